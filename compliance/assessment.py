@@ -1,0 +1,139 @@
+"""The Assessment: one typed, frozen, versioned, JSON-serialisable record of a run.
+
+Everything after the evidence step (policies, reports, the gate, packs) reads only
+this record, so it can be made again later without the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from compliance.errors import InputError
+from compliance.evidence._base import Estimate, Frozen
+from compliance.evidence.discovery import DiscoverySection, FoundSlice
+from compliance.evidence.fairness import (
+    Disparity,
+    FairnessSection,
+    GroupAggregate,
+    MetricSelection,
+    SliceResult,
+)
+from compliance.evidence.policy import Finding, PackRef, PolicySection
+from compliance.evidence.privacy import AttackResult, PrivacySection, SliceExposure
+
+SCHEMA_VERSION = "1.0"
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Assessment",
+    "AttackResult",
+    "DiscoverySection",
+    "Disparity",
+    "Estimate",
+    "FairnessSection",
+    "Finding",
+    "FoundSlice",
+    "GroupAggregate",
+    "InputFile",
+    "MetricSelection",
+    "ModelInfo",
+    "PackRef",
+    "PolicySection",
+    "PrivacySection",
+    "Provenance",
+    "SliceExposure",
+    "SliceResult",
+    "load_assessment",
+]
+
+
+class InputFile(Frozen):
+    """One input file and its SHA-256, so an auditor can tie the evidence to the bytes."""
+
+    path: str
+    sha256: str
+    role: str
+    size: int
+
+
+class ModelInfo(Frozen):
+    """What was assessed: a model artifact, or an outputs-only audit."""
+
+    kind: str
+    path: str | None = None
+    description: str
+    task: Literal["binary", "regression"]
+    trusted_pickle: bool = False
+    trusted_types: list[str] = Field(default_factory=list)
+
+
+class Provenance(Frozen):
+    """How the evidence was made: versions, seed and the command line."""
+
+    tool_version: str
+    python: str
+    platform: str
+    packages: dict[str, str]
+    seed: int
+    command: list[str]
+
+
+class Assessment(Frozen):
+    """The evidence of one assessment run."""
+
+    schema_version: str = SCHEMA_VERSION
+    created_at: str
+    title: str = "Model compliance assessment"
+    provenance: Provenance
+    inputs: list[InputFile]
+    model: ModelInfo
+    fairness: FairnessSection | None = None
+    privacy: PrivacySection | None = None
+    discovery: DiscoverySection | None = None
+    policy: PolicySection | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+    def to_json(self) -> str:
+        """Serialise deterministically (sorted keys are not needed: field order is fixed)."""
+        return self.model_dump_json(indent=2) + "\n"
+
+    def write(self, path: Path) -> None:
+        """Write the JSON to `path` atomically: a reader never sees half a file."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+
+
+def load_assessment(path: str | Path) -> Assessment:
+    """Read and validate a saved assessment; errors name the file and the field."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such file", path=p)
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid JSON ({exc})", path=p) from exc
+    if not isinstance(raw, dict):
+        raise InputError("expected a JSON object", path=p)
+    version = raw.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise InputError(
+            f"schema_version {version!r} is not supported (this tool reads {SCHEMA_VERSION})",
+            path=p,
+            field="schema_version",
+        )
+    try:
+        return Assessment.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise InputError(err["msg"], path=p, field=field) from exc
+
+
+def json_schema() -> str:
+    """The JSON Schema of the assessment, for `compliance schema`."""
+    return json.dumps(Assessment.model_json_schema(), indent=2)

@@ -1,0 +1,1 @@
+"""Typed evidence models; `compliance.assessment` composes them into one Assessment."""

@@ -1,0 +1,81 @@
+"""Evidence of the fairness engine: per-slice metrics, disparities and aggregates."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from compliance.evidence._base import Estimate, Frozen
+
+
+class MetricSelection(Frozen):
+    """The Veritas fairness-metric selection: the answers and the metric they lead to."""
+
+    fair_priority: Literal["benefit", "harm"]
+    fair_impact: Literal["normal", "significant", "selective"]
+    fair_concern: Literal["eligible", "inclusive", "both"]
+    positive_label_favourable: bool
+    primary_metric: str
+    parity_metric: str
+    reason: str
+
+
+class SliceResult(Frozen):
+    """Every metric for one slice (a protected group or an intersection of groups)."""
+
+    attributes: dict[str, str]
+    n: int
+    status: Literal["ok", "insufficient_data"]
+    counts: dict[str, int] = Field(default_factory=dict)
+    suppressed: bool = False
+    metrics: dict[str, Estimate]
+
+
+class Disparity(Frozen):
+    """One slice's metric compared with a reference group or with the whole population."""
+
+    metric: str
+    dimension: list[str]
+    slice: dict[str, str]
+    reference: dict[str, str] | Literal["overall"]
+    difference: Estimate
+    ratio: Estimate
+    test: Literal["fisher", "z", "none"]
+    p_value: float | None
+    p_adjusted: float | None
+    significant: bool
+    four_fifths_flag: bool | None = None
+
+
+class GroupAggregate(Frozen):
+    """A between-group aggregate over one dimension, such as the equalized-odds difference."""
+
+    name: str
+    dimension: list[str]
+    value: Estimate
+
+
+class FairnessSection(Frozen):
+    """All fairness evidence of one assessment."""
+
+    task: Literal["binary", "regression"]
+    target: str
+    positive_label: str | None
+    protected: list[str]
+    bins: dict[str, list[str]] = Field(default_factory=dict)
+    depth: int
+    min_slice_size: int
+    min_cell: int
+    bootstrap: int
+    ci_level: float
+    ci_method: str
+    correction: Literal["holm", "fdr_bh"]
+    alpha: float
+    reference: dict[str, str] = Field(default_factory=dict)
+    metric_selection: MetricSelection | None
+    primary_metric: str | None
+    overall: SliceResult
+    slices: list[SliceResult]
+    disparities: list[Disparity]
+    aggregates: list[GroupAggregate]

@@ -1,0 +1,264 @@
+"""The runner: from an AssessSpec to a written assessment directory.
+
+It is, with the CLI, the only code that ties the packages together: it loads the
+inputs, runs the fairness engine, then the optional steps (privacy attacks, slice
+discovery, policies, report), and writes everything into a temporary directory that
+replaces the output directory only once all of it succeeded.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from compliance.assessment import Assessment, InputFile, ModelInfo, Provenance
+from compliance.errors import DataError, InputError, ScoringError
+from compliance.fairness import FairnessOptions, assess_fairness
+from compliance.labels import encode_binary_target, validate_scores
+from compliance.models import ModelHandle, load_model
+from compliance.progress import Progress
+from compliance.spec import AssessSpec
+from compliance.tables import read_table, require_columns, sha256_file
+
+KEY_PACKAGES = (
+    "numpy", "pandas", "scikit-learn", "fairlearn", "lightgbm", "xgboost", "skops",
+    "onnxruntime", "torch", "opacus", "diffprivlib", "pydantic", "weasyprint", "pyhanko",
+)  # fmt: skip
+
+
+@dataclass
+class RunContext:
+    """What the steps of a run share: the spec, the loaded data and the model's outputs."""
+
+    spec: AssessSpec
+    frame: pd.DataFrame
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    scores: np.ndarray | None
+    model: ModelHandle | None
+    progress: Progress
+    inputs: list[InputFile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add_input(self, path: Path, role: str) -> None:
+        self.inputs.append(
+            InputFile(path=str(path), sha256=sha256_file(path), role=role, size=path.stat().st_size)
+        )
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the key packages that are installed (absent ones are left out)."""
+    out: dict[str, str] = {}
+    for name in KEY_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            if name == "xgboost":
+                try:
+                    out[name] = metadata.version("xgboost-cpu")
+                except metadata.PackageNotFoundError:
+                    pass
+    return out
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("compliance-audit")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _check_spec(spec: AssessSpec) -> None:
+    if spec.model is None and spec.predictions_column is None:
+        raise InputError("give --model FILE, or --predictions-column COL for an outputs-only audit")
+    if spec.model is not None and spec.predictions_column is not None:
+        raise InputError("give either --model or --predictions-column, not both")
+    if not spec.protected:
+        raise InputError("name at least one protected attribute with --protected", field="protected")
+    if spec.bootstrap < 0:
+        raise InputError(f"--bootstrap must be 0 or more, got {spec.bootstrap}", field="bootstrap")
+    if spec.depth < 1:
+        raise InputError(f"--depth must be at least 1, got {spec.depth}", field="depth")
+    if spec.out.exists() and any(spec.out.iterdir()) and not spec.overwrite:
+        if not (spec.out / "assessment.json").exists():
+            raise InputError(
+                "the output directory exists and holds other files; choose another --out",
+                path=spec.out,
+            )
+
+
+def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
+    """Read the data, load the model and score the data: everything the steps need."""
+    _check_spec(spec)
+    frame = read_table(spec.data)
+    require_columns(frame, [spec.target], path=spec.data, what="target")
+    require_columns(frame, list(spec.protected), path=spec.data, what="protected attribute")
+    model: ModelHandle | None = None
+    y_true = frame[spec.target]
+    if y_true.isna().any():
+        raise DataError(
+            f"{int(y_true.isna().sum())} rows have no target value", path=spec.data, field=spec.target
+        )
+    scores: np.ndarray | None = None
+    if spec.model is not None:
+        with progress.step("Loading the model"):
+            model = load_model(spec.model, trust_types=spec.trust_types, trust_pickle=spec.trust_pickle)
+        X = frame.drop(columns=[spec.target])
+        with progress.step("Scoring the evaluation data"):
+            try:
+                if spec.task == "binary" and model.has_proba:
+                    proba = model.predict_proba(X)
+                    if proba.shape[1] != 2:
+                        raise ScoringError(
+                            f"the model gives {proba.shape[1]} class probabilities; a binary "
+                            "model was expected",
+                        )
+                    scores = proba[:, 1]
+                    y_pred_raw = model.predict(X)
+                else:
+                    y_pred_raw = model.predict(X)
+            except ScoringError as exc:
+                raise ScoringError(
+                    f"{spec.model}: {exc}", hint="check that --data holds the model's feature columns"
+                ) from exc
+    else:
+        assert spec.predictions_column is not None
+        require_columns(frame, [spec.predictions_column], path=spec.data, what="predictions")
+        y_pred_raw = frame[spec.predictions_column].to_numpy()
+        if spec.scores_column is not None:
+            require_columns(frame, [spec.scores_column], path=spec.data, what="scores")
+            scores = validate_scores(frame[spec.scores_column], path=spec.data, field=spec.scores_column)
+    if spec.task == "binary":
+        y_true_enc, labels = encode_binary_target(
+            y_true, positive_label=spec.positive_label, path=spec.data, field=spec.target
+        )
+        y_pred_enc = _encode_predictions(y_pred_raw, labels, model, spec)
+    else:
+        y_true_enc = pd.to_numeric(y_true, errors="coerce").to_numpy(dtype=float)
+        if np.isnan(y_true_enc).any():
+            raise DataError("a regression target must be numeric", path=spec.data, field=spec.target)
+        y_pred_enc = np.asarray(y_pred_raw, dtype=float)
+    ctx = RunContext(
+        spec=spec, frame=frame, y_true=y_true_enc, y_pred=y_pred_enc, scores=scores,
+        model=model, progress=progress,
+    )  # fmt: skip
+    ctx.add_input(spec.data, "evaluation")
+    if spec.model is not None:
+        ctx.add_input(spec.model, "model")
+    if model is not None and model.trusted_pickle:
+        ctx.warnings.append(
+            f"The model {spec.model} was loaded from a pickle with --trust-pickle: loading it "
+            "could run arbitrary code; this run trusted its author."
+        )
+    return ctx
+
+
+def _encode_predictions(
+    y_pred_raw: np.ndarray, labels: tuple[str, str], model: ModelHandle | None, spec: AssessSpec
+) -> np.ndarray:
+    """Map predictions onto 0/1 with the same positive label as the target."""
+    field_name = spec.predictions_column or "model predictions"
+    series = pd.Series(y_pred_raw)
+    if model is not None and model.classes and len(model.classes) == 2 and set(
+        series.unique()
+    ) <= set(model.classes):
+        series = series.astype(str)
+    negative, positive = labels
+    as_str = series.astype(str).str.strip()
+    values = set(as_str.unique())
+    if values <= {negative, positive}:
+        return (as_str == positive).to_numpy(dtype=np.int8)
+    if values <= {"0", "1"} or values <= {"0.0", "1.0"} or values <= {"False", "True"}:
+        return as_str.isin(["1", "1.0", "True"]).to_numpy(dtype=np.int8)
+    raise DataError(
+        f"predictions take values {sorted(values)[:5]} that are neither the target's labels "
+        f"({negative!r}, {positive!r}) nor 0/1",
+        path=spec.model or spec.data,
+        field=field_name,
+    )
+
+
+def run_assessment(spec: AssessSpec, *, progress: Progress | None = None) -> Assessment:
+    """Run an assessment and write `spec.out/assessment.json` (and whatever else was asked)."""
+    progress = progress or Progress(enabled=False)
+    ctx = load_context(spec, progress)
+    options = FairnessOptions.from_spec(spec)
+    sensitive = ctx.frame[list(spec.protected)]
+    with progress.step(f"Fairness per slice ({spec.bootstrap} bootstrap draws)"):
+        fairness = assess_fairness(
+            ctx.y_true, ctx.y_pred, ctx.scores, sensitive, options=options, data_path=spec.data
+        )
+    from compliance.steps import discovery as discovery_step
+    from compliance.steps import privacy as privacy_step
+
+    privacy = privacy_step.run(ctx) if spec.attacks else None
+    discovery = discovery_step.run(ctx) if (spec.find_slices or spec.slices_file) else None
+    model_info = _model_info(ctx)
+    assessment = Assessment(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        provenance=Provenance(
+            tool_version=tool_version(),
+            python=sys.version.split()[0],
+            platform=platform.platform(terse=True),
+            packages=package_versions(),
+            seed=spec.seed,
+            command=list(spec.command),
+        ),
+        inputs=ctx.inputs,
+        model=model_info,
+        fairness=fairness,
+        privacy=privacy,
+        discovery=discovery,
+        warnings=ctx.warnings,
+    )
+    if spec.policies:
+        from compliance.steps import policy as policy_step
+
+        assessment = policy_step.run(ctx, assessment)
+    write_outputs(assessment, spec, progress)
+    return assessment
+
+
+def _model_info(ctx: RunContext) -> ModelInfo:
+    spec = ctx.spec
+    if ctx.model is None:
+        desc = f"outputs-only audit: predictions in column '{spec.predictions_column}'"
+        if spec.scores_column:
+            desc += f", scores in column '{spec.scores_column}'"
+        return ModelInfo(kind="predictions", description=desc, task=spec.task)
+    m = ctx.model
+    return ModelInfo(
+        kind=m.kind,
+        path=m.path,
+        description=f"{m.kind} model {type(m.estimator).__name__}",
+        task=spec.task,
+        trusted_pickle=m.trusted_pickle,
+        trusted_types=m.trusted_types,
+    )
+
+
+def write_outputs(assessment: Assessment, spec: AssessSpec, progress: Progress) -> None:
+    """Write every output into a temporary directory, then move it into place."""
+    spec.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".assess-", dir=spec.out.parent))
+    try:
+        assessment.write(tmp / "assessment.json")
+        if spec.report or spec.pack:
+            from compliance.steps import outputs as outputs_step
+
+            outputs_step.run(assessment, spec, tmp, progress)
+        if spec.out.exists():
+            shutil.rmtree(spec.out)
+        tmp.replace(spec.out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,1 @@
+"""Optional steps of an assessment run; each ties one package into the runner."""
