@@ -18,6 +18,7 @@ class MetricSelection(Frozen):
     positive_label_favourable: bool
     primary_metric: str
     parity_metric: str
+    metrics: list[str]
     reason: str
 
 
@@ -39,6 +40,7 @@ class Disparity(Frozen):
     dimension: list[str]
     slice: dict[str, str]
     reference: dict[str, str] | Literal["overall"]
+    n_denominator: int | None = None
     difference: Estimate
     ratio: Estimate
     test: Literal["fisher", "z", "none"]

@@ -1,0 +1,549 @@
+"""The fairness engine: every metric for every protected slice, with confidence intervals.
+
+One pass over the rows builds sufficient statistics per fine group (confusion counts,
+and score histograms when scores are given); everything else is arithmetic on those
+small arrays. The bootstrap is a multinomial draw over all fine-group-by-cell counts,
+which has exactly the distribution of the cell counts under resampling rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from compliance.errors import DataError, InputError
+from compliance.evidence._base import Estimate
+from compliance.evidence.fairness import (
+    Disparity,
+    FairnessSection,
+    GroupAggregate,
+    MetricSelection,
+    SliceResult,
+)
+from compliance.metrics import (
+    CELLS,
+    COUNT_METRICS,
+    HIGHER_IS_BETTER,
+    PROPORTIONS,
+    count_metrics,
+    proportion,
+    regression_metrics,
+    score_metrics_from_bins,
+)
+from compliance.slicing import SliceIndex, build_slices
+from compliance.stats import adjust_pvalues, percentile_interval, slice_vs_rest
+from compliance.veritas import select_metric
+
+if TYPE_CHECKING:
+    from compliance.spec import AssessSpec
+
+SCORE_BINS = 64  # quantile bins of the score for bootstrap AUC; ECE bins are added to them
+DRAW_CHUNK = 100
+
+
+@dataclass(frozen=True)
+class FairnessOptions:
+    """Options of the fairness engine (see AssessSpec for their meaning)."""
+
+    task: Literal["binary", "regression"] = "binary"
+    target: str = "target"
+    positive_label: str | None = None
+    depth: int = 2
+    bootstrap: int = 1000
+    seed: int = 0
+    min_slice_size: int = 30
+    min_cell: int = 10
+    bins: dict[str, list[float]] = field(default_factory=dict)
+    quantile_bins: int = 4
+    reference: dict[str, str] = field(default_factory=dict)
+    correction: Literal["holm", "fdr_bh"] = "holm"
+    alpha: float = 0.05
+    ci_level: float = 0.95
+    fair_priority: str = "benefit"
+    fair_impact: str = "normal"
+    fair_concern: str = "eligible"
+    positive_label_favourable: bool = True
+
+    @classmethod
+    def from_spec(cls, spec: AssessSpec) -> FairnessOptions:
+        return cls(
+            task=spec.task, target=spec.target, positive_label=spec.positive_label,
+            depth=spec.depth, bootstrap=spec.bootstrap, seed=spec.seed,
+            min_slice_size=spec.min_slice_size, min_cell=spec.min_cell, bins=dict(spec.bins),
+            quantile_bins=spec.quantile_bins, reference=dict(spec.reference),
+            correction=spec.correction, alpha=spec.alpha, ci_level=spec.ci_level,
+            fair_priority=spec.fair_priority, fair_impact=spec.fair_impact,
+            fair_concern=spec.fair_concern, positive_label_favourable=spec.positive_label_favourable,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SliceStatistics:
+    """Point estimates and bootstrap draws of every metric for every slice."""
+
+    index: SliceIndex
+    counts: np.ndarray  # (S, 4) confusion counts, or (S, 4) regression sums
+    values: dict[str, np.ndarray]  # metric -> (S,)
+    draws: dict[str, np.ndarray]  # metric -> (D, S)
+
+
+# ---------------------------------------------------------------- the one pass
+
+
+def _score_bins(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each row's score bin, each bin's ECE bin, and the number of bins.
+
+    Bin edges are the scores' quantiles united with the ten equal-width calibration
+    edges, so every score bin lies inside one calibration bin and the ECE is exact.
+    """
+    qs = np.quantile(scores, np.linspace(0, 1, SCORE_BINS + 1)[1:-1])
+    cal = np.linspace(0, 1, 11)[1:-1]
+    edges = np.unique(np.concatenate([qs, cal]))
+    row_bin = np.searchsorted(edges, scores, side="right")
+    lower = np.concatenate([[-np.inf], edges])
+    ece_of_bin = np.clip(np.searchsorted(cal, lower, side="right"), 0, 9)
+    ece_of_bin[0] = 0
+    return row_bin, ece_of_bin, len(edges) + 1
+
+
+def _exact_auc(
+    scores: np.ndarray, y: np.ndarray, fine_codes: np.ndarray, index: SliceIndex
+) -> np.ndarray:
+    """Exact ROC AUC of every slice (ties count 1/2), in one sorted pass per dimension."""
+    order = np.argsort(scores, kind="stable")
+    s_sorted = scores[order]
+    y_sorted = y[order].astype(bool)
+    fine_sorted = fine_codes[order]
+    tie_start = np.empty(len(s_sorted), dtype=bool)
+    tie_start[:1] = True
+    tie_start[1:] = s_sorted[1:] != s_sorted[:-1]
+    tie_id = np.cumsum(tie_start) - 1
+    out = np.full(len(index.slices), np.nan)
+    membership = index.membership.astype(bool)
+    groups: dict[tuple[str, ...], list[int]] = {(): [0]}
+    for i, s in enumerate(index.slices[1:], start=1):
+        groups.setdefault(s.dimension, []).append(i)
+    for slice_ids in groups.values():
+        slice_of_fine = np.full(index.n_fine, -1, dtype=np.int64)
+        for local, sid in enumerate(slice_ids):
+            slice_of_fine[membership[sid]] = local
+        sid_rows = slice_of_fine[fine_sorted]
+        by_slice = np.argsort(sid_rows, kind="stable")  # grouped by slice, score-sorted within
+        sid_g = sid_rows[by_slice]
+        tie_g = tie_id[by_slice]
+        neg = (~y_sorted[by_slice]).astype(np.int64)
+        start = np.empty(len(sid_g), dtype=bool)
+        start[:1] = True
+        start[1:] = (sid_g[1:] != sid_g[:-1]) | (tie_g[1:] != tie_g[:-1])
+        grp = np.cumsum(start) - 1
+        neg_in_grp = np.bincount(grp, weights=neg)
+        seg_start = np.empty(len(sid_g), dtype=bool)
+        seg_start[:1] = True
+        seg_start[1:] = sid_g[1:] != sid_g[:-1]
+        cneg = np.cumsum(neg) - neg  # negatives before each row, over all slices
+        seg_offset = np.maximum.accumulate(np.where(seg_start, cneg, 0))
+        grp_first = np.flatnonzero(start)
+        neg_before_grp = (cneg - seg_offset)[grp_first]
+        pos = ~neg.astype(bool)
+        contrib = neg_before_grp[grp[pos]] + 0.5 * neg_in_grp[grp[pos]]
+        n_local = len(slice_ids)
+        u = np.bincount(sid_g[pos], weights=contrib, minlength=n_local)
+        n_pos = np.bincount(sid_g[pos], minlength=n_local)
+        n_neg = np.bincount(sid_g[~pos], minlength=n_local)
+        with np.errstate(all="ignore"):
+            auc = np.where((n_pos > 0) & (n_neg > 0), u / (n_pos * n_neg), np.nan)
+        out[slice_ids] = auc
+    return out
+
+
+def compute_slice_statistics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    scores: np.ndarray | None,
+    index: SliceIndex,
+    *,
+    task: str = "binary",
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> SliceStatistics:
+    """One pass over the rows, then every metric and its bootstrap draws per slice."""
+    k = index.n_fine
+    fine = index.fine_codes
+    m = index.membership  # (S, K)
+    rng = np.random.default_rng(seed)
+    if task == "regression":
+        err = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+        stats = np.column_stack([
+            np.bincount(fine, minlength=k).astype(float),
+            np.bincount(fine, weights=np.abs(err), minlength=k),
+            np.bincount(fine, weights=err**2, minlength=k),
+            np.bincount(fine, weights=np.asarray(y_pred, dtype=float), minlength=k),
+        ])  # fmt: skip
+        slice_stats = m @ stats
+        return SliceStatistics(index, slice_stats, regression_metrics(slice_stats), {})
+    cell = 2 * np.asarray(y_true, dtype=np.int64) + np.asarray(y_pred, dtype=np.int64)
+    if scores is None:
+        fine_counts = np.bincount(fine * 4 + cell, minlength=k * 4).reshape(k, 4)
+        slice_counts = m @ fine_counts
+        values = count_metrics(slice_counts)
+        draws: dict[str, list[np.ndarray]] = {}
+        if bootstrap > 0:
+            n = int(fine_counts.sum())
+            p = fine_counts.ravel() / n
+            for start in range(0, bootstrap, DRAW_CHUNK):
+                size = min(DRAW_CHUNK, bootstrap - start)
+                d = rng.multinomial(n, p, size=size).reshape(size, k, 4)
+                agg = np.einsum("dkc,sk->dsc", d, m, optimize=True)
+                for name, arr in count_metrics(agg).items():
+                    draws.setdefault(name, []).append(arr)
+        return SliceStatistics(
+            index, slice_counts, values, {k_: np.concatenate(v) for k_, v in draws.items()}
+        )
+    # with scores: cells are fine group x confusion cell x score bin
+    scores = np.asarray(scores, dtype=float)
+    row_bin, ece_of_bin, nb = _score_bins(scores)
+    flat = (fine * 4 + cell) * nb + row_bin
+    size_all = k * 4 * nb
+    hist = np.bincount(flat, minlength=size_all).reshape(k, 4, nb)
+    sum_s = np.bincount(flat, weights=scores, minlength=size_all).reshape(k, 4, nb)
+    sum_s2 = np.bincount(flat, weights=scores**2, minlength=size_all).reshape(k, 4, nb)
+    fine_counts = hist.sum(axis=2)
+    slice_counts = m @ fine_counts
+    values = count_metrics(slice_counts)
+
+    def by_label(a: np.ndarray) -> np.ndarray:
+        # (..., K, 4, B) -> (..., K, 2, B): cells 0,1 are y=0; cells 2,3 are y=1
+        return np.stack([a[..., 0, :] + a[..., 1, :], a[..., 2, :] + a[..., 3, :]], axis=-2)
+
+    slice_hist = np.einsum("kcb,sk->scb", hist, m)
+    slice_s = np.einsum("kcb,sk->scb", sum_s, m)
+    slice_s2 = np.einsum("kcb,sk->scb", sum_s2, m)
+    exact = score_metrics_from_bins(by_label(slice_hist), by_label(slice_s), by_label(slice_s2), ece_of_bin)
+    exact["roc_auc"] = _exact_auc(scores, np.asarray(y_true), fine, index)
+    values.update(exact)
+    draws = {}
+    if bootstrap > 0:
+        n = int(hist.sum())
+        p = hist.ravel() / n
+        with np.errstate(all="ignore"):
+            mean_s = np.where(hist > 0, sum_s / np.maximum(hist, 1), 0.0)
+            mean_s2 = np.where(hist > 0, sum_s2 / np.maximum(hist, 1), 0.0)
+        binned_auc = score_metrics_from_bins(
+            by_label(slice_hist), by_label(slice_s), by_label(slice_s2), ece_of_bin
+        )["roc_auc"]
+        for start in range(0, bootstrap, DRAW_CHUNK):
+            size = min(DRAW_CHUNK, bootstrap - start)
+            d = rng.multinomial(n, p, size=size).reshape(size, k, 4, nb)
+            agg = np.einsum("dkcb,sk->dscb", d, m, optimize=True)
+            for name, arr in count_metrics(agg.sum(axis=3)).items():
+                draws.setdefault(name, []).append(arr)
+            ds = np.einsum("dkcb,sk->dscb", d * mean_s, m, optimize=True)
+            ds2 = np.einsum("dkcb,sk->dscb", d * mean_s2, m, optimize=True)
+            sm = score_metrics_from_bins(by_label(agg), by_label(ds), by_label(ds2), ece_of_bin)
+            # binned AUC treats pairs in one bin as ties: centre its draws on the exact AUC
+            sm["roc_auc"] = sm["roc_auc"] - binned_auc + exact["roc_auc"]
+            for name, arr in sm.items():
+                draws.setdefault(name, []).append(arr)
+    return SliceStatistics(
+        index, slice_counts, values, {k_: np.concatenate(v) for k_, v in draws.items()}
+    )
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def _estimate(value: float, lo: float, hi: float) -> Estimate:
+    return Estimate(value=value, ci_low=lo, ci_high=hi)
+
+
+def _regression_ci(stats: SliceStatistics, y_true: np.ndarray, y_pred: np.ndarray, level: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Normal-approximation intervals for regression metrics (CLT on per-row terms)."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    err = np.asarray(y_pred, float) - np.asarray(y_true, float)
+    terms = {"mean_absolute_error": np.abs(err), "mse": err**2, "mean_prediction": np.asarray(y_pred, float)}
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    fine = stats.index.fine_codes
+    k = stats.index.n_fine
+    m = stats.index.membership
+    n = m @ np.bincount(fine, minlength=k).astype(float)
+    for name, t in terms.items():
+        s1 = m @ np.bincount(fine, weights=t, minlength=k)
+        s2 = m @ np.bincount(fine, weights=t**2, minlength=k)
+        with np.errstate(all="ignore"):
+            mean = s1 / n
+            sd = np.sqrt(np.maximum(s2 / n - mean**2, 0.0) * n / np.maximum(n - 1, 1))
+            half = z * sd / np.sqrt(n)
+        out[name] = (mean - half, mean + half)
+    lo, hi = out.pop("mse")
+    out["root_mean_squared_error"] = (np.sqrt(np.maximum(lo, 0)), np.sqrt(np.maximum(hi, 0)))
+    return out
+
+
+def assess_fairness(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    scores: np.ndarray | None,
+    sensitive: pd.DataFrame,
+    *,
+    options: FairnessOptions,
+    data_path: str | Path | None = None,
+) -> FairnessSection:
+    """The fairness section of an assessment: slices, disparities and aggregates."""
+    if len(sensitive) == 0:
+        raise DataError("no rows to assess", path=data_path)
+    protected = list(sensitive.columns)
+    for attr, ref in options.reference.items():
+        if attr not in protected:
+            raise InputError(f"--reference names {attr!r}, which is not a protected attribute", field=attr)
+    index = build_slices(
+        sensitive, protected, depth=options.depth, bins=options.bins,
+        n_quantiles=options.quantile_bins, path=data_path,
+    )  # fmt: skip
+    for attr, ref in options.reference.items():
+        known = {s.attributes[attr] for s in index.slices if s.dimension == (attr,)}
+        if ref not in known:
+            raise InputError(
+                f"--reference {attr}={ref!r} is not a group of {attr} (groups: {', '.join(sorted(known))})",
+                path=data_path,
+                field=attr,
+            )
+    stats = compute_slice_statistics(
+        y_true, y_pred, scores, index, task=options.task, bootstrap=options.bootstrap,
+        seed=options.seed,
+    )  # fmt: skip
+    n_slice = stats.counts[..., :].sum(axis=-1) if options.task == "binary" else stats.counts[:, 0]
+    ok = n_slice >= options.min_slice_size
+    intervals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if options.task == "regression":
+        intervals = _regression_ci(stats, y_true, y_pred, options.ci_level)
+    else:
+        for name, d in stats.draws.items():
+            intervals[name] = percentile_interval(d, options.ci_level)
+    slice_results = []
+    for i, s in enumerate(index.slices):
+        metrics = {}
+        for name, vals in stats.values.items():
+            if name == "count":
+                metrics[name] = Estimate(value=float(vals[i]))
+                continue
+            lo, hi = intervals.get(name, (np.full(len(vals), np.nan), np.full(len(vals), np.nan)))
+            metrics[name] = _estimate(vals[i], lo[i], hi[i])
+        counts = (
+            {c: int(stats.counts[i, j]) for j, c in enumerate(CELLS)} if options.task == "binary" else {}
+        )
+        small = int(n_slice[i]) < options.min_cell or any(v < options.min_cell for v in counts.values())
+        slice_results.append(
+            SliceResult(
+                attributes=s.attributes,
+                n=int(n_slice[i]),
+                status="ok" if ok[i] else "insufficient_data",
+                counts=counts,
+                suppressed=bool(small),
+                metrics=metrics,
+            )
+        )
+    selection: MetricSelection | None = None
+    disparities: list[Disparity] = []
+    aggregates: list[GroupAggregate] = []
+    if options.task == "binary":
+        selection = select_metric(
+            fair_priority=options.fair_priority, fair_impact=options.fair_impact,
+            fair_concern=options.fair_concern,
+            positive_label_favourable=options.positive_label_favourable,
+        )  # fmt: skip
+        disparities = _disparities(stats, ok, options)
+        aggregates = _aggregates(stats, ok, options)
+    ci_method = (
+        f"percentile bootstrap, {options.bootstrap} multinomial draws over fine-group-by-cell counts"
+        if options.task == "binary"
+        else "normal approximation (central limit theorem on per-row errors)"
+    )
+    return FairnessSection(
+        task=options.task,
+        target=options.target,
+        positive_label=options.positive_label,
+        protected=protected,
+        bins=index.bins,
+        depth=options.depth,
+        min_slice_size=options.min_slice_size,
+        min_cell=options.min_cell,
+        bootstrap=options.bootstrap,
+        ci_level=options.ci_level,
+        ci_method=ci_method,
+        correction=options.correction,
+        alpha=options.alpha,
+        reference=dict(options.reference),
+        metric_selection=selection,
+        primary_metric=None if selection is None else selection.primary_metric,
+        overall=slice_results[0],
+        slices=slice_results[1:],
+        disparities=disparities,
+        aggregates=aggregates,
+    )
+
+
+def favourable_direction(metric: str, positive_label_favourable: bool) -> bool:
+    """True when a higher value of `metric` serves the person better."""
+    higher = HIGHER_IS_BETTER.get(metric, True)
+    if metric == "selection_rate" and not positive_label_favourable:
+        return False
+    return higher
+
+
+def _reference_index(
+    stats: SliceStatistics, slice_ids: list[int], metric: str, ok: np.ndarray, options: FairnessOptions
+) -> int | None:
+    index = stats.index
+    dim = index.slices[slice_ids[0]].dimension
+    if dim and all(a in options.reference for a in dim):
+        wanted = {a: options.reference[a] for a in dim}
+        for i in slice_ids:
+            if index.slices[i].attributes == wanted:
+                return i
+    vals = stats.values[metric]
+    candidates = [
+        i
+        for i in slice_ids
+        if ok[i] and np.isfinite(vals[i]) and _denominator(stats, i, metric) >= options.min_slice_size
+    ]
+    if not candidates:
+        return None
+    better_high = favourable_direction(metric, options.positive_label_favourable)
+    return max(candidates, key=lambda i: vals[i] if better_high else -vals[i])
+
+
+def _denominator(stats: SliceStatistics, i: int, metric: str) -> int:
+    """How many rows a slice's metric rests on (e.g. its actual positives, for the TPR)."""
+    if metric in PROPORTIONS:
+        return int(proportion(stats.counts[i], metric)[1])
+    if metric in ("balanced_accuracy", "roc_auc"):
+        return int(min(stats.counts[i][0] + stats.counts[i][1], stats.counts[i][2] + stats.counts[i][3]))
+    return int(stats.counts[i].sum())
+
+
+DISPARITY_METRICS = (*[m for m in COUNT_METRICS if m != "count"], "roc_auc")
+
+
+def _disparities(stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions) -> list[Disparity]:
+    index = stats.index
+    dims: dict[tuple[str, ...], list[int]] = {}
+    for i, s in enumerate(index.slices[1:], start=1):
+        dims.setdefault(s.dimension, []).append(i)
+    rows: list[dict] = []
+    tests: dict[tuple[str, int], tuple[str, float | None]] = {}
+    total = stats.counts[0]
+    level = options.ci_level
+    for metric in DISPARITY_METRICS:
+        if metric not in stats.values:
+            continue
+        vals = stats.values[metric]
+        d = stats.draws.get(metric)
+        for dim, ids in dims.items():
+            ref = _reference_index(stats, ids, metric, ok, options)
+            for i in ids:
+                if not ok[i]:
+                    continue
+                if metric in PROPORTIONS:
+                    k1, n1 = proportion(stats.counts[i], metric)
+                    kt, nt = proportion(total, metric)
+                    tests[(metric, i)] = slice_vs_rest(int(k1), int(n1), int(kt - k1), int(nt - n1))
+                else:
+                    tests[(metric, i)] = ("none", None)
+                for target, label in ((ref, "group"), (0, "overall")):
+                    if target is None or target == i:
+                        continue
+                    with np.errstate(all="ignore"):
+                        diff = vals[i] - vals[target]
+                        ratio = vals[i] / vals[target] if vals[target] != 0 else np.nan
+                        if d is not None:
+                            dd = d[:, i] - d[:, target]
+                            dr = d[:, i] / np.where(d[:, target] == 0, np.nan, d[:, target])
+                            dlo, dhi = percentile_interval(dd[:, None], level)
+                            rlo, rhi = percentile_interval(dr[:, None], level)
+                        else:
+                            dlo = dhi = rlo = rhi = np.array([np.nan])
+                    four_fifths = None
+                    if metric == "selection_rate" and label == "group" and np.isfinite(ratio):
+                        four_fifths = bool(ratio < 0.8)
+                    rows.append({
+                        "metric": metric,
+                        "dimension": list(dim),
+                        "slice": index.slices[i].attributes,
+                        "reference": index.slices[target].attributes if label == "group" else "overall",
+                        "n_denominator": _denominator(stats, i, metric),
+                        "difference": _estimate(diff, dlo[0], dhi[0]),
+                        "ratio": _estimate(ratio, rlo[0], rhi[0]),
+                        "key": (metric, i),
+                        "four_fifths_flag": four_fifths,
+                    })  # fmt: skip
+    keys = [k for k, (_, p) in tests.items() if p is not None]
+    adjusted = dict(zip(keys, adjust_pvalues(np.array([tests[k][1] for k in keys]), options.correction), strict=True))
+    out = []
+    for r in rows:
+        key = r.pop("key")
+        test, p = tests[key]
+        p_adj = adjusted.get(key)
+        out.append(
+            Disparity(
+                **r,
+                test=test,  # type: ignore[arg-type]
+                p_value=p,
+                p_adjusted=None if p_adj is None else float(p_adj),
+                significant=bool(p_adj is not None and p_adj < options.alpha),
+            )
+        )
+    return out
+
+
+AGGREGATES: dict[str, tuple[str, ...]] = {
+    "demographic_parity": ("selection_rate",),
+    "equal_opportunity": ("true_positive_rate",),
+    "equalized_odds": ("true_positive_rate", "false_positive_rate"),
+    "predictive_parity": ("precision",),
+    "accuracy_parity": ("accuracy",),
+}
+
+
+def _aggregates(stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions) -> list[GroupAggregate]:
+    """Between-group difference (max - min) and ratio (min / max) per dimension, with CIs.
+
+    As fairlearn's `*_difference`/`*_ratio` with method='between_groups'; for several
+    metrics (equalized odds) the worst of them: the largest difference, smallest ratio.
+    """
+    index = stats.index
+    dims: dict[tuple[str, ...], list[int]] = {}
+    for i, s in enumerate(index.slices[1:], start=1):
+        if ok[i]:
+            dims.setdefault(s.dimension, []).append(i)
+    out: list[GroupAggregate] = []
+    for dim, ids in dims.items():
+        if len(ids) < 2:
+            continue
+        for name, metrics in AGGREGATES.items():
+            def diff_ratio(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                sub = arr[..., ids]
+                with np.errstate(all="ignore"):
+                    hi = np.nanmax(sub, axis=-1)
+                    lo = np.nanmin(sub, axis=-1)
+                    return hi - lo, np.where(hi > 0, lo / hi, np.nan)
+
+            point = [diff_ratio(stats.values[m]) for m in metrics]
+            p_diff = max(float(p[0]) for p in point)
+            p_ratio = min(float(p[1]) for p in point)
+            if stats.draws:
+                dr = [diff_ratio(stats.draws[m]) for m in metrics]
+                d_diff = np.max(np.stack([x[0] for x in dr]), axis=0)
+                d_ratio = np.min(np.stack([x[1] for x in dr]), axis=0)
+                dl, dh = percentile_interval(d_diff[:, None], options.ci_level)
+                rl, rh = percentile_interval(d_ratio[:, None], options.ci_level)
+            else:
+                dl = dh = rl = rh = np.array([np.nan])
+            out.append(GroupAggregate(name=f"{name}_difference", dimension=list(dim), value=_estimate(p_diff, dl[0], dh[0])))
+            out.append(GroupAggregate(name=f"{name}_ratio", dimension=list(dim), value=_estimate(p_ratio, rl[0], rh[0])))
+    return out

@@ -1,0 +1,166 @@
+"""Slices: protected attributes alone and their intersections, as groups of fine cells.
+
+One pass factorises every protected column (numeric ones binned into named bins) and
+combines the codes into one "fine group" per row: the finest partition, the full
+intersection of all protected attributes that occur. Every slice (an attribute alone,
+or an intersection of up to `depth` attributes) is a union of fine groups, so its
+statistics are sums of the fine groups' statistics: a small matrix product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from compliance.errors import DataError
+
+MISSING_LABEL = "(missing)"
+MAX_CATEGORIES = 50
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One slice: its attribute values and the fine groups it unites."""
+
+    attributes: dict[str, str]
+    dimension: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SliceIndex:
+    """Rows mapped to fine groups, and slices as unions of fine groups."""
+
+    fine_codes: np.ndarray
+    n_fine: int
+    slices: list[Slice]
+    membership: np.ndarray  # (n_slices, n_fine) 0/1 float; row 0 is the whole population
+    bins: dict[str, list[str]]
+
+    @property
+    def dimensions(self) -> list[tuple[str, ...]]:
+        seen: dict[tuple[str, ...], None] = {}
+        for s in self.slices[1:]:
+            seen.setdefault(s.dimension, None)
+        return list(seen)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def bin_labels(edges: list[float]) -> list[str]:
+    """Readable names of the bins cut at `edges`: '< 25', '25 to < 40', ..., '>= 60'."""
+    labels = [f"< {_fmt(edges[0])}"]
+    labels += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels.append(f">= {_fmt(edges[-1])}")
+    return labels
+
+
+def quantile_edges(values: np.ndarray, n_bins: int) -> list[float]:
+    """Inner cut points at the quantiles of `values`, duplicates removed."""
+    finite = values[np.isfinite(values)]
+    qs = np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1], method="lower")
+    edges = sorted({float(q) for q in qs})
+    lo = float(finite.min())
+    return [e for e in edges if e > lo] or [float(np.median(finite)) + 0.5]
+
+
+def _is_binnable(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) and (
+        series.nunique(dropna=True) > 10
+    )
+
+
+def attribute_labels(
+    series: pd.Series, *, name: str, edges: list[float] | None, n_quantiles: int
+) -> tuple[pd.Series, list[str] | None]:
+    """Each row's group label for one attribute, and the bin names if it was binned."""
+    if edges is not None or _is_binnable(series):
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        if edges is None:
+            edges = quantile_edges(values, n_quantiles)
+        names = bin_labels(edges)
+        idx = np.searchsorted(np.asarray(edges), values, side="right")
+        labels = np.asarray(names, dtype=object)[np.clip(idx, 0, len(names) - 1)]
+        labels[~np.isfinite(values)] = MISSING_LABEL
+        return pd.Series(labels, index=series.index), names
+    if pd.api.types.is_float_dtype(series) and series.dropna().eq(series.dropna().round()).all():
+        as_str = series.map(lambda v: MISSING_LABEL if pd.isna(v) else str(int(v)))
+    else:
+        as_str = series.astype(object).where(series.notna(), MISSING_LABEL).astype(str).str.strip()
+    return as_str, None
+
+
+def build_slices(
+    frame: pd.DataFrame,
+    attributes: list[str],
+    *,
+    depth: int,
+    bins: dict[str, list[float]] | None = None,
+    n_quantiles: int = 4,
+    path: str | Path | None = None,
+) -> SliceIndex:
+    """Factorise the protected columns and enumerate the slices up to `depth`."""
+    bins = bins or {}
+    unknown = [b for b in bins if b not in attributes]
+    if unknown:
+        raise DataError(f"--bins names {unknown[0]!r}, which is not a protected attribute", field=unknown[0])
+    codes: list[np.ndarray] = []
+    uniques: list[np.ndarray] = []
+    bin_names: dict[str, list[str]] = {}
+    for attr in attributes:
+        labels, names = attribute_labels(
+            frame[attr], name=attr, edges=bins.get(attr), n_quantiles=n_quantiles
+        )
+        if names is not None:
+            bin_names[attr] = names
+            order = [*names, MISSING_LABEL]
+            cat = pd.Categorical(labels, categories=[o for o in order if (labels == o).any()])
+            code, uniq = cat.codes.astype(np.int64), np.asarray(cat.categories, dtype=object)
+        else:
+            code, uniq = pd.factorize(labels, sort=True)
+            uniq = np.asarray(uniq, dtype=object)
+        if len(uniq) > MAX_CATEGORIES:
+            raise DataError(
+                f"the protected attribute has {len(uniq)} distinct values (more than "
+                f"{MAX_CATEGORIES}); bin it with --bins or choose a categorical attribute",
+                path=path,
+                field=attr,
+            )
+        codes.append(code.astype(np.int64))
+        uniques.append(uniq)
+    # mixed-radix combination, then compress to the fine groups that occur
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for code, uniq in zip(codes, uniques, strict=True):
+        combined = combined * len(uniq) + code
+    fine_keys, fine_codes = np.unique(combined, return_inverse=True)
+    n_fine = len(fine_keys)
+    # decode each fine group's code per attribute
+    fine_attr_codes = np.zeros((n_fine, len(attributes)), dtype=np.int64)
+    rest = fine_keys.copy()
+    for j in range(len(attributes) - 1, -1, -1):
+        size = len(uniques[j])
+        fine_attr_codes[:, j] = rest % size
+        rest //= size
+    slices = [Slice(attributes={}, dimension=())]
+    rows = [np.ones(n_fine)]
+    for d in range(1, min(depth, len(attributes)) + 1):
+        for dim in combinations(range(len(attributes)), d):
+            sub = fine_attr_codes[:, list(dim)]
+            keys, inverse = np.unique(sub, axis=0, return_inverse=True)
+            inverse = np.asarray(inverse).ravel()
+            for k, key in enumerate(keys):
+                attrs = {attributes[a]: str(uniques[a][key[i]]) for i, a in enumerate(dim)}
+                slices.append(Slice(attributes=attrs, dimension=tuple(attributes[a] for a in dim)))
+                rows.append((inverse == k).astype(float))
+    return SliceIndex(
+        fine_codes=np.asarray(fine_codes).ravel(),
+        n_fine=n_fine,
+        slices=slices,
+        membership=np.vstack(rows),
+        bins=bin_names,
+    )
