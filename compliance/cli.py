@@ -80,47 +80,196 @@ def _split(values: list[str]) -> list[str]:
 def assess(
     data: Annotated[Path, typer.Option("--data", help="Evaluation data (CSV or Parquet).")],
     target: Annotated[str, typer.Option("--target", help="The label column.")],
-    protected: Annotated[list[str], typer.Option("--protected", help="Protected attribute column(s), comma-separated or repeated.")],
-    model: Annotated[Path | None, typer.Option("--model", help="Model artifact (.skops, LightGBM .txt, XGBoost .json/.ubj, .onnx, .pt).")] = None,
-    predictions_column: Annotated[str | None, typer.Option("--predictions-column", help="Outputs-only audit: the column of predicted labels.")] = None,
-    scores_column: Annotated[str | None, typer.Option("--scores-column", help="Outputs-only audit: the column of scores (probability of the positive label).")] = None,
-    positive_label: Annotated[str | None, typer.Option("--positive-label", help="The target value that counts as positive (default: 1, or the larger of two values).")] = None,
+    protected: Annotated[
+        list[str],
+        typer.Option(
+            "--protected", help="Protected attribute column(s), comma-separated or repeated."
+        ),
+    ],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Model artifact (.skops, LightGBM .txt, XGBoost .json/.ubj, .onnx, .pt).",
+        ),
+    ] = None,
+    predictions_column: Annotated[
+        str | None,
+        typer.Option(
+            "--predictions-column", help="Outputs-only audit: the column of predicted labels."
+        ),
+    ] = None,
+    scores_column: Annotated[
+        str | None,
+        typer.Option(
+            "--scores-column",
+            help="Outputs-only audit: the column of scores (probability of the positive label).",
+        ),
+    ] = None,
+    positive_label: Annotated[
+        str | None,
+        typer.Option(
+            "--positive-label",
+            help="The target value that counts as positive (default: 1, or the larger value).",
+        ),
+    ] = None,
     task: Annotated[str, typer.Option("--task", help="binary or regression.")] = "binary",
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap draws for confidence intervals.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same inputs and seed give the same JSON.")] = 0,
-    depth: Annotated[int, typer.Option("--depth", help="Intersections of up to this many protected attributes.")] = 2,
-    min_slice_size: Annotated[int, typer.Option("--min-slice-size", help="Slices smaller than this are 'insufficient data', never judged.")] = 30,
-    min_cell: Annotated[int, typer.Option("--min-cell", help="Counts under this are suppressed in reports.")] = 10,
-    bins: Annotated[list[str], typer.Option("--bins", help="Bin edges for a numeric protected attribute: age=25,40,60.")] = [],  # noqa: B006
-    quantile_bins: Annotated[int, typer.Option("--quantile-bins", help="Quantile bins for numeric protected attributes without --bins.")] = 4,
-    reference: Annotated[list[str], typer.Option("--reference", help="Reference group per attribute: sex=Male (default: the most favoured).")] = [],  # noqa: B006
-    correction: Annotated[str, typer.Option("--correction", help="Multiple-comparison correction: holm or fdr_bh.")] = "holm",
-    fair_priority: Annotated[str, typer.Option("--fair-priority", help="Veritas: is a positive prediction a benefit or a harm to the person?")] = "benefit",
-    fair_impact: Annotated[str, typer.Option("--fair-impact", help="Veritas: normal, significant or selective impact.")] = "normal",
-    fair_concern: Annotated[str, typer.Option("--fair-concern", help="Veritas: concern for the eligible, the inclusive, or both.")] = "eligible",
-    positive_label_unfavourable: Annotated[bool, typer.Option("--positive-label-unfavourable", help="The positive label is the unfavourable outcome (e.g. default).")] = False,
-    trust_type: Annotated[list[str], typer.Option("--trust-type", help="Trust one more type when loading a skops file (repeatable).")] = [],  # noqa: B006
-    trust_pickle: Annotated[bool, typer.Option("--trust-pickle", help="Allow loading a pickle/joblib model (runs its code; recorded in the report).")] = False,
-    train: Annotated[Path | None, typer.Option("--train", help="The model's training set (members), for privacy attacks.")] = None,
-    population: Annotated[Path | None, typer.Option("--population", help="Data of the same distribution the model never saw (non-members).")] = None,
-    attacks: Annotated[list[str], typer.Option("--attacks", help="Privacy attacks: membership,attribute,inversion.")] = [],  # noqa: B006
-    reference_models: Annotated[int, typer.Option("--reference-models", help="Reference models for LiRA/RMIA.")] = 4,
-    jobs: Annotated[int, typer.Option("--jobs", help="Parallel jobs for training reference models.")] = 1,
-    sensitive: Annotated[list[str], typer.Option("--sensitive", help="Attributes to infer in the attribute-inference attack (default: the protected ones).")] = [],  # noqa: B006
-    recipe: Annotated[str | None, typer.Option("--recipe", help="Training recipe module:function for reference models of torch targets.")] = None,
-    find_slices: Annotated[bool, typer.Option("--find-slices", help="Search for the slices where the model fails.")] = False,
-    slice_depth: Annotated[int, typer.Option("--slice-depth", help="Conjunctions of up to this many conditions in the slice search.")] = 3,
-    slice_metric: Annotated[str, typer.Option("--slice-metric", help="Metric the slice search ranks by (error_rate, false_negative_rate, selection_rate, ...).")] = "error_rate",
-    slices_file: Annotated[Path | None, typer.Option("--slices-file", help="YAML file of business slices that are always reported.")] = None,
-    policy: Annotated[list[str], typer.Option("--policy", help="Policy pack id or YAML file (repeatable).")] = [],  # noqa: B006
-    attestations: Annotated[Path | None, typer.Option("--attestations", help="Filled attestation questionnaire (YAML).")] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", help="Bootstrap draws for confidence intervals.")
+    ] = 1000,
+    seed: Annotated[
+        int,
+        typer.Option("--seed", help="Random seed; the same inputs and seed give the same JSON."),
+    ] = 0,
+    depth: Annotated[
+        int, typer.Option("--depth", help="Intersections of up to this many protected attributes.")
+    ] = 2,
+    min_slice_size: Annotated[
+        int,
+        typer.Option(
+            "--min-slice-size",
+            help="Slices smaller than this are 'insufficient data', never judged.",
+        ),
+    ] = 30,
+    min_cell: Annotated[
+        int, typer.Option("--min-cell", help="Counts under this are suppressed in reports.")
+    ] = 10,
+    bins: Annotated[
+        list[str],
+        typer.Option("--bins", help="Bin edges for a numeric protected attribute: age=25,40,60."),
+    ] = [],  # noqa: B006
+    quantile_bins: Annotated[
+        int,
+        typer.Option(
+            "--quantile-bins", help="Quantile bins for numeric protected attributes without --bins."
+        ),
+    ] = 4,
+    reference: Annotated[
+        list[str],
+        typer.Option(
+            "--reference",
+            help="Reference group per attribute: sex=Male (default: the most favoured).",
+        ),
+    ] = [],  # noqa: B006
+    correction: Annotated[
+        str, typer.Option("--correction", help="Multiple-comparison correction: holm or fdr_bh.")
+    ] = "holm",
+    fair_priority: Annotated[
+        str,
+        typer.Option(
+            "--fair-priority",
+            help="Veritas: is a positive prediction a benefit or a harm to the person?",
+        ),
+    ] = "benefit",
+    fair_impact: Annotated[
+        str, typer.Option("--fair-impact", help="Veritas: normal, significant or selective impact.")
+    ] = "normal",
+    fair_concern: Annotated[
+        str,
+        typer.Option(
+            "--fair-concern", help="Veritas: concern for the eligible, the inclusive, or both."
+        ),
+    ] = "eligible",
+    positive_label_unfavourable: Annotated[
+        bool,
+        typer.Option(
+            "--positive-label-unfavourable",
+            help="The positive label is the unfavourable outcome (e.g. default).",
+        ),
+    ] = False,
+    trust_type: Annotated[
+        list[str],
+        typer.Option(
+            "--trust-type", help="Trust one more type when loading a skops file (repeatable)."
+        ),
+    ] = [],  # noqa: B006
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Allow loading a pickle/joblib model (runs its code; recorded in the report).",
+        ),
+    ] = False,
+    train: Annotated[
+        Path | None,
+        typer.Option("--train", help="The model's training set (members), for privacy attacks."),
+    ] = None,
+    population: Annotated[
+        Path | None,
+        typer.Option(
+            "--population", help="Data of the same distribution the model never saw (non-members)."
+        ),
+    ] = None,
+    attacks: Annotated[
+        list[str],
+        typer.Option("--attacks", help="Privacy attacks: membership,attribute,inversion."),
+    ] = [],  # noqa: B006
+    reference_models: Annotated[
+        int, typer.Option("--reference-models", help="Reference models for LiRA/RMIA.")
+    ] = 4,
+    jobs: Annotated[
+        int, typer.Option("--jobs", help="Parallel jobs for training reference models.")
+    ] = 1,
+    sensitive: Annotated[
+        list[str],
+        typer.Option(
+            "--sensitive",
+            help="Attributes to infer by attribute inference (default: the protected ones).",
+        ),
+    ] = [],  # noqa: B006
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            "--recipe",
+            help="Training recipe module:function for reference models of torch targets.",
+        ),
+    ] = None,
+    find_slices: Annotated[
+        bool, typer.Option("--find-slices", help="Search for the slices where the model fails.")
+    ] = False,
+    slice_depth: Annotated[
+        int,
+        typer.Option(
+            "--slice-depth", help="Conjunctions of up to this many conditions in the slice search."
+        ),
+    ] = 3,
+    slice_metric: Annotated[
+        str,
+        typer.Option(
+            "--slice-metric",
+            help="Metric the slice search ranks by (error_rate, false_negative_rate, ...).",
+        ),
+    ] = "error_rate",
+    slices_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--slices-file", help="YAML file of business slices that are always reported."
+        ),
+    ] = None,
+    policy: Annotated[
+        list[str], typer.Option("--policy", help="Policy pack id or YAML file (repeatable).")
+    ] = [],  # noqa: B006
+    attestations: Annotated[
+        Path | None, typer.Option("--attestations", help="Filled attestation questionnaire (YAML).")
+    ] = None,
     waivers: Annotated[Path | None, typer.Option("--waivers", help="Waivers file (YAML).")] = None,
-    baseline: Annotated[Path | None, typer.Option("--baseline", help="A previous assessment.json to compare against.")] = None,
-    report: Annotated[bool, typer.Option("--report", help="Also write the signed PDF report.")] = False,
-    pack: Annotated[bool, typer.Option("--pack", help="Also write the regulator submission pack.")] = False,
-    sign_key: Annotated[Path | None, typer.Option("--sign-key", help="PKCS#12 or PEM key for signing.")] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="A previous assessment.json to compare against."),
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write the signed PDF report.")
+    ] = False,
+    pack: Annotated[
+        bool, typer.Option("--pack", help="Also write the regulator submission pack.")
+    ] = False,
+    sign_key: Annotated[
+        Path | None, typer.Option("--sign-key", help="PKCS#12 or PEM key for signing.")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("assessment-out"),
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output directory.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output directory.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Assess a model (or its outputs) for fairness per protected slice, and optionally privacy."""
@@ -199,3 +348,7 @@ _register_extensions()
 
 def main() -> None:  # pragma: no cover - console entry
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m compliance.cli`
+    main()

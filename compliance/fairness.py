@@ -77,7 +77,8 @@ class FairnessOptions:
             quantile_bins=spec.quantile_bins, reference=dict(spec.reference),
             correction=spec.correction, alpha=spec.alpha, ci_level=spec.ci_level,
             fair_priority=spec.fair_priority, fair_impact=spec.fair_impact,
-            fair_concern=spec.fair_concern, positive_label_favourable=spec.positive_label_favourable,
+            fair_concern=spec.fair_concern,
+            positive_label_favourable=spec.positive_label_favourable,
         )  # fmt: skip
 
 
@@ -222,7 +223,9 @@ def compute_slice_statistics(
     slice_hist = np.einsum("kcb,sk->scb", hist, m)
     slice_s = np.einsum("kcb,sk->scb", sum_s, m)
     slice_s2 = np.einsum("kcb,sk->scb", sum_s2, m)
-    exact = score_metrics_from_bins(by_label(slice_hist), by_label(slice_s), by_label(slice_s2), ece_of_bin)
+    exact = score_metrics_from_bins(
+        by_label(slice_hist), by_label(slice_s), by_label(slice_s2), ece_of_bin
+    )
     exact["roc_auc"] = _exact_auc(scores, np.asarray(y_true), fine, index)
     values.update(exact)
     draws = {}
@@ -237,12 +240,12 @@ def compute_slice_statistics(
         )["roc_auc"]
         for start in range(0, bootstrap, DRAW_CHUNK):
             size = min(DRAW_CHUNK, bootstrap - start)
-            d = rng.multinomial(n, p, size=size).reshape(size, k, 4, nb)
-            agg = np.einsum("dkcb,sk->dscb", d, m, optimize=True)
+            d4 = rng.multinomial(n, p, size=size).reshape(size, k, 4, nb)
+            agg = np.einsum("dkcb,sk->dscb", d4, m, optimize=True)
             for name, arr in count_metrics(agg.sum(axis=3)).items():
                 draws.setdefault(name, []).append(arr)
-            ds = np.einsum("dkcb,sk->dscb", d * mean_s, m, optimize=True)
-            ds2 = np.einsum("dkcb,sk->dscb", d * mean_s2, m, optimize=True)
+            ds = np.einsum("dkcb,sk->dscb", d4 * mean_s, m, optimize=True)
+            ds2 = np.einsum("dkcb,sk->dscb", d4 * mean_s2, m, optimize=True)
             sm = score_metrics_from_bins(by_label(agg), by_label(ds), by_label(ds2), ece_of_bin)
             # binned AUC treats pairs in one bin as ties: centre its draws on the exact AUC
             sm["roc_auc"] = sm["roc_auc"] - binned_auc + exact["roc_auc"]
@@ -260,13 +263,19 @@ def _estimate(value: float, lo: float, hi: float) -> Estimate:
     return Estimate(value=value, ci_low=lo, ci_high=hi)
 
 
-def _regression_ci(stats: SliceStatistics, y_true: np.ndarray, y_pred: np.ndarray, level: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _regression_ci(
+    stats: SliceStatistics, y_true: np.ndarray, y_pred: np.ndarray, level: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Normal-approximation intervals for regression metrics (CLT on per-row terms)."""
     from scipy.stats import norm
 
     z = float(norm.ppf(0.5 + level / 2))
     err = np.asarray(y_pred, float) - np.asarray(y_true, float)
-    terms = {"mean_absolute_error": np.abs(err), "mse": err**2, "mean_prediction": np.asarray(y_pred, float)}
+    terms = {
+        "mean_absolute_error": np.abs(err),
+        "mse": err**2,
+        "mean_prediction": np.asarray(y_pred, float),
+    }
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     fine = stats.index.fine_codes
     k = stats.index.n_fine
@@ -298,9 +307,11 @@ def assess_fairness(
     if len(sensitive) == 0:
         raise DataError("no rows to assess", path=data_path)
     protected = list(sensitive.columns)
-    for attr, ref in options.reference.items():
+    for attr in options.reference:
         if attr not in protected:
-            raise InputError(f"--reference names {attr!r}, which is not a protected attribute", field=attr)
+            raise InputError(
+                f"--reference names {attr!r}, which is not a protected attribute", field=attr
+            )
     index = build_slices(
         sensitive, protected, depth=options.depth, bins=options.bins,
         n_quantiles=options.quantile_bins, path=data_path,
@@ -309,7 +320,8 @@ def assess_fairness(
         known = {s.attributes[attr] for s in index.slices if s.dimension == (attr,)}
         if ref not in known:
             raise InputError(
-                f"--reference {attr}={ref!r} is not a group of {attr} (groups: {', '.join(sorted(known))})",
+                f"--reference {attr}={ref!r} is not a group of {attr} "
+                f"(groups: {', '.join(sorted(known))})",
                 path=data_path,
                 field=attr,
             )
@@ -335,9 +347,13 @@ def assess_fairness(
             lo, hi = intervals.get(name, (np.full(len(vals), np.nan), np.full(len(vals), np.nan)))
             metrics[name] = _estimate(vals[i], lo[i], hi[i])
         counts = (
-            {c: int(stats.counts[i, j]) for j, c in enumerate(CELLS)} if options.task == "binary" else {}
+            {c: int(stats.counts[i, j]) for j, c in enumerate(CELLS)}
+            if options.task == "binary"
+            else {}
         )
-        small = int(n_slice[i]) < options.min_cell or any(v < options.min_cell for v in counts.values())
+        small = int(n_slice[i]) < options.min_cell or any(
+            v < options.min_cell for v in counts.values()
+        )
         slice_results.append(
             SliceResult(
                 attributes=s.attributes,
@@ -360,7 +376,8 @@ def assess_fairness(
         disparities = _disparities(stats, ok, options)
         aggregates = _aggregates(stats, ok, options)
     ci_method = (
-        f"percentile bootstrap, {options.bootstrap} multinomial draws over fine-group-by-cell counts"
+        f"percentile bootstrap, {options.bootstrap} multinomial draws over "
+        "fine-group-by-cell counts"
         if options.task == "binary"
         else "normal approximation (central limit theorem on per-row errors)"
     )
@@ -397,7 +414,11 @@ def favourable_direction(metric: str, positive_label_favourable: bool) -> bool:
 
 
 def _reference_index(
-    stats: SliceStatistics, slice_ids: list[int], metric: str, ok: np.ndarray, options: FairnessOptions
+    stats: SliceStatistics,
+    slice_ids: list[int],
+    metric: str,
+    ok: np.ndarray,
+    options: FairnessOptions,
 ) -> int | None:
     index = stats.index
     dim = index.slices[slice_ids[0]].dimension
@@ -410,7 +431,9 @@ def _reference_index(
     candidates = [
         i
         for i in slice_ids
-        if ok[i] and np.isfinite(vals[i]) and _denominator(stats, i, metric) >= options.min_slice_size
+        if ok[i]
+        and np.isfinite(vals[i])
+        and _denominator(stats, i, metric) >= options.min_slice_size
     ]
     if not candidates:
         return None
@@ -423,14 +446,18 @@ def _denominator(stats: SliceStatistics, i: int, metric: str) -> int:
     if metric in PROPORTIONS:
         return int(proportion(stats.counts[i], metric)[1])
     if metric in ("balanced_accuracy", "roc_auc"):
-        return int(min(stats.counts[i][0] + stats.counts[i][1], stats.counts[i][2] + stats.counts[i][3]))
+        return int(
+            min(stats.counts[i][0] + stats.counts[i][1], stats.counts[i][2] + stats.counts[i][3])
+        )
     return int(stats.counts[i].sum())
 
 
 DISPARITY_METRICS = (*[m for m in COUNT_METRICS if m != "count"], "roc_auc")
 
 
-def _disparities(stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions) -> list[Disparity]:
+def _disparities(
+    stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions
+) -> list[Disparity]:
     index = stats.index
     dims: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(index.slices[1:], start=1):
@@ -475,7 +502,9 @@ def _disparities(stats: SliceStatistics, ok: np.ndarray, options: FairnessOption
                         "metric": metric,
                         "dimension": list(dim),
                         "slice": index.slices[i].attributes,
-                        "reference": index.slices[target].attributes if label == "group" else "overall",
+                        "reference": (
+                            index.slices[target].attributes if label == "group" else "overall"
+                        ),
                         "n_denominator": _denominator(stats, i, metric),
                         "difference": _estimate(diff, dlo[0], dhi[0]),
                         "ratio": _estimate(ratio, rlo[0], rhi[0]),
@@ -483,7 +512,13 @@ def _disparities(stats: SliceStatistics, ok: np.ndarray, options: FairnessOption
                         "four_fifths_flag": four_fifths,
                     })  # fmt: skip
     keys = [k for k, (_, p) in tests.items() if p is not None]
-    adjusted = dict(zip(keys, adjust_pvalues(np.array([tests[k][1] for k in keys]), options.correction), strict=True))
+    adjusted = dict(
+        zip(
+            keys,
+            adjust_pvalues(np.array([tests[k][1] for k in keys]), options.correction),
+            strict=True,
+        )
+    )
     out = []
     for r in rows:
         key = r.pop("key")
@@ -501,6 +536,17 @@ def _disparities(stats: SliceStatistics, ok: np.ndarray, options: FairnessOption
     return out
 
 
+def _spread(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Max minus min, and min over max, along the last axis (groups), ignoring NaN."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN draws stay NaN
+        hi = np.nanmax(sub, axis=-1)
+        lo = np.nanmin(sub, axis=-1)
+        return hi - lo, np.where(hi > 0, lo / hi, np.nan)
+
+
 AGGREGATES: dict[str, tuple[str, ...]] = {
     "demographic_parity": ("selection_rate",),
     "equal_opportunity": ("true_positive_rate",),
@@ -510,7 +556,9 @@ AGGREGATES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _aggregates(stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions) -> list[GroupAggregate]:
+def _aggregates(
+    stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions
+) -> list[GroupAggregate]:
     """Between-group difference (max - min) and ratio (min / max) per dimension, with CIs.
 
     As fairlearn's `*_difference`/`*_ratio` with method='between_groups'; for several
@@ -526,24 +574,29 @@ def _aggregates(stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions
         if len(ids) < 2:
             continue
         for name, metrics in AGGREGATES.items():
-            def diff_ratio(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                sub = arr[..., ids]
-                with np.errstate(all="ignore"):
-                    hi = np.nanmax(sub, axis=-1)
-                    lo = np.nanmin(sub, axis=-1)
-                    return hi - lo, np.where(hi > 0, lo / hi, np.nan)
-
-            point = [diff_ratio(stats.values[m]) for m in metrics]
+            point = [_spread(stats.values[m][..., ids]) for m in metrics]
             p_diff = max(float(p[0]) for p in point)
             p_ratio = min(float(p[1]) for p in point)
             if stats.draws:
-                dr = [diff_ratio(stats.draws[m]) for m in metrics]
+                dr = [_spread(stats.draws[m][..., ids]) for m in metrics]
                 d_diff = np.max(np.stack([x[0] for x in dr]), axis=0)
                 d_ratio = np.min(np.stack([x[1] for x in dr]), axis=0)
                 dl, dh = percentile_interval(d_diff[:, None], options.ci_level)
                 rl, rh = percentile_interval(d_ratio[:, None], options.ci_level)
             else:
                 dl = dh = rl = rh = np.array([np.nan])
-            out.append(GroupAggregate(name=f"{name}_difference", dimension=list(dim), value=_estimate(p_diff, dl[0], dh[0])))
-            out.append(GroupAggregate(name=f"{name}_ratio", dimension=list(dim), value=_estimate(p_ratio, rl[0], rh[0])))
+            out.append(
+                GroupAggregate(
+                    name=f"{name}_difference",
+                    dimension=list(dim),
+                    value=_estimate(p_diff, dl[0], dh[0]),
+                )
+            )
+            out.append(
+                GroupAggregate(
+                    name=f"{name}_ratio",
+                    dimension=list(dim),
+                    value=_estimate(p_ratio, rl[0], rh[0]),
+                )
+            )
     return out

@@ -22,7 +22,7 @@ SKOPS_SUFFIXES = (".skops",)
 LIGHTGBM_SUFFIXES = (".lgb", ".lgbm", ".txt")
 XGBOOST_SUFFIXES = (".json", ".ubj")
 ONNX_SUFFIXES = (".onnx",)
-TORCH_SUFFIXES = (".pt", ".pth")
+TORCH_SUFFIXES = (".pt", ".pth", ".pt2")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 
 
@@ -70,7 +70,9 @@ class ModelHandle:
         except ScoringError:
             raise
         except Exception as exc:
-            raise ScoringError(f"the model could not score the data ({type(exc).__name__}: {exc})") from exc
+            raise ScoringError(
+                f"the model could not score the data ({type(exc).__name__}: {exc})"
+            ) from exc
         if proba.ndim == 1:
             proba = np.column_stack([1.0 - proba, proba])
         return proba
@@ -82,7 +84,9 @@ class ModelHandle:
         except ScoringError:
             raise
         except Exception as exc:
-            raise ScoringError(f"the model could not score the data ({type(exc).__name__}: {exc})") from exc
+            raise ScoringError(
+                f"the model could not score the data ({type(exc).__name__}: {exc})"
+            ) from exc
 
     def loss(self, frame: pd.DataFrame, y: np.ndarray) -> np.ndarray:
         """Per-example cross-entropy loss, given labels as class indices into `classes`."""
@@ -199,7 +203,13 @@ def _load_lightgbm(path: Path) -> ModelHandle:
 
     def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy()
-        cat_cols = [c for c in out.columns if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]) or isinstance(out[c].dtype, pd.CategoricalDtype)]
+        cat_cols = [
+            c
+            for c in out.columns
+            if out[c].dtype == object
+            or pd.api.types.is_string_dtype(out[c])
+            or isinstance(out[c].dtype, pd.CategoricalDtype)
+        ]
         if pandas_categorical:
             for col, cats in zip(cat_cols, pandas_categorical, strict=False):
                 out[col] = pd.Categorical(out[col], categories=cats)
@@ -267,7 +277,9 @@ def _load_onnx(path: Path) -> ModelHandle:
         import onnxruntime as ort
     except ImportError as exc:
         raise ModelLoadError(
-            "onnxruntime is not installed", path=path, hint="pip install 'compliance-audit[formats]'"
+            "onnxruntime is not installed",
+            path=path,
+            hint="pip install 'compliance-audit[formats]'",
         ) from exc
     try:
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -283,7 +295,11 @@ def _load_onnx(path: Path) -> ModelHandle:
             feed = {}
             for inp in inputs:
                 col = frame[inp.name].to_numpy()
-                dtype = np.float32 if "float" in inp.type else (np.int64 if "int" in inp.type else object)
+                dtype = (
+                    np.float32
+                    if "float" in inp.type
+                    else (np.int64 if "int" in inp.type else object)
+                )
                 feed[inp.name] = col.astype(dtype).reshape(-1, 1)
         return list(sess.run(None, feed))
 
@@ -317,9 +333,12 @@ def _load_torch(path: Path) -> ModelHandle:
             "torch is not installed", path=path, hint="pip install 'compliance-audit[torch]'"
         ) from exc
     try:
-        module = torch.jit.load(str(path)) if _is_torchscript(path) else torch.load(
-            str(path), weights_only=True
-        )
+        if path.name.lower().endswith(".pt2"):
+            module = torch.export.load(str(path)).module()
+        elif _is_torchscript(path):
+            module = torch.jit.load(str(path))
+        else:
+            module = torch.load(str(path), weights_only=True)
     except Exception as exc:
         raise ModelLoadError(
             f"torch refused or failed to load it with weights_only=True ({exc})",
@@ -335,7 +354,7 @@ def _load_torch(path: Path) -> ModelHandle:
 
     def proba_fn(frame: pd.DataFrame) -> np.ndarray:
         with torch.no_grad():
-            x = torch.as_tensor(frame.to_numpy(dtype=np.float32))
+            x = torch.from_numpy(np.array(frame.to_numpy(dtype=np.float32)))
             logits = module(x)
             return torch.softmax(logits, dim=1).numpy()
 

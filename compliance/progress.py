@@ -31,13 +31,19 @@ class Progress:
         start = time.perf_counter()
         with self._console.status(description + " ..."):
             yield
-        self._console.print(f"[green]✓[/green] {description} [dim]({time.perf_counter() - start:.1f} s)[/dim]")
+        self._console.print(
+            f"[green]✓[/green] {description} [dim]({time.perf_counter() - start:.1f} s)[/dim]"
+        )
 
-    def track(self, items: Iterable[T], *, total: int | None = None, description: str) -> Iterator[T]:
+    def track(
+        self, items: Iterable[T], *, total: int | None = None, description: str
+    ) -> Iterator[T]:
         """A progress bar over `items`."""
         if not self.enabled or self._console is None:
             yield from items
             return
         from rich.progress import track
 
-        yield from track(items, total=total, description=description, console=self._console, transient=False)
+        yield from track(
+            items, total=total, description=description, console=self._console, transient=False
+        )

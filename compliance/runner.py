@@ -8,6 +8,7 @@ replaces the output directory only once all of it succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import shutil
 import sys
@@ -63,10 +64,8 @@ def package_versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             if name == "xgboost":
-                try:
+                with contextlib.suppress(metadata.PackageNotFoundError):
                     out[name] = metadata.version("xgboost-cpu")
-                except metadata.PackageNotFoundError:
-                    pass
     return out
 
 
@@ -83,17 +82,23 @@ def _check_spec(spec: AssessSpec) -> None:
     if spec.model is not None and spec.predictions_column is not None:
         raise InputError("give either --model or --predictions-column, not both")
     if not spec.protected:
-        raise InputError("name at least one protected attribute with --protected", field="protected")
+        raise InputError(
+            "name at least one protected attribute with --protected", field="protected"
+        )
     if spec.bootstrap < 0:
         raise InputError(f"--bootstrap must be 0 or more, got {spec.bootstrap}", field="bootstrap")
     if spec.depth < 1:
         raise InputError(f"--depth must be at least 1, got {spec.depth}", field="depth")
-    if spec.out.exists() and any(spec.out.iterdir()) and not spec.overwrite:
-        if not (spec.out / "assessment.json").exists():
-            raise InputError(
-                "the output directory exists and holds other files; choose another --out",
-                path=spec.out,
-            )
+    if (
+        spec.out.exists()
+        and any(spec.out.iterdir())
+        and not spec.overwrite
+        and not (spec.out / "assessment.json").exists()
+    ):
+        raise InputError(
+            "the output directory exists and holds other files; choose another --out",
+            path=spec.out,
+        )
 
 
 def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
@@ -106,12 +111,16 @@ def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
     y_true = frame[spec.target]
     if y_true.isna().any():
         raise DataError(
-            f"{int(y_true.isna().sum())} rows have no target value", path=spec.data, field=spec.target
+            f"{int(y_true.isna().sum())} rows have no target value",
+            path=spec.data,
+            field=spec.target,
         )
     scores: np.ndarray | None = None
     if spec.model is not None:
         with progress.step("Loading the model"):
-            model = load_model(spec.model, trust_types=spec.trust_types, trust_pickle=spec.trust_pickle)
+            model = load_model(
+                spec.model, trust_types=spec.trust_types, trust_pickle=spec.trust_pickle
+            )
         X = frame.drop(columns=[spec.target])
         with progress.step("Scoring the evaluation data"):
             try:
@@ -128,7 +137,8 @@ def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
                     y_pred_raw = model.predict(X)
             except ScoringError as exc:
                 raise ScoringError(
-                    f"{spec.model}: {exc}", hint="check that --data holds the model's feature columns"
+                    f"{spec.model}: {exc}",
+                    hint="check that --data holds the model's feature columns",
                 ) from exc
     else:
         assert spec.predictions_column is not None
@@ -136,7 +146,9 @@ def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
         y_pred_raw = frame[spec.predictions_column].to_numpy()
         if spec.scores_column is not None:
             require_columns(frame, [spec.scores_column], path=spec.data, what="scores")
-            scores = validate_scores(frame[spec.scores_column], path=spec.data, field=spec.scores_column)
+            scores = validate_scores(
+                frame[spec.scores_column], path=spec.data, field=spec.scores_column
+            )
     if spec.task == "binary":
         y_true_enc, labels = encode_binary_target(
             y_true, positive_label=spec.positive_label, path=spec.data, field=spec.target
@@ -145,7 +157,9 @@ def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
     else:
         y_true_enc = pd.to_numeric(y_true, errors="coerce").to_numpy(dtype=float)
         if np.isnan(y_true_enc).any():
-            raise DataError("a regression target must be numeric", path=spec.data, field=spec.target)
+            raise DataError(
+                "a regression target must be numeric", path=spec.data, field=spec.target
+            )
         y_pred_enc = np.asarray(y_pred_raw, dtype=float)
     ctx = RunContext(
         spec=spec, frame=frame, y_true=y_true_enc, y_pred=y_pred_enc, scores=scores,
@@ -168,9 +182,12 @@ def _encode_predictions(
     """Map predictions onto 0/1 with the same positive label as the target."""
     field_name = spec.predictions_column or "model predictions"
     series = pd.Series(y_pred_raw)
-    if model is not None and model.classes and len(model.classes) == 2 and set(
-        series.unique()
-    ) <= set(model.classes):
+    if (
+        model is not None
+        and model.classes
+        and len(model.classes) == 2
+        and set(series.unique()) <= set(model.classes)
+    ):
         series = series.astype(str)
     negative, positive = labels
     as_str = series.astype(str).str.strip()

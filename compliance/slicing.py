@@ -10,7 +10,7 @@ statistics are sums of the fine groups' statistics: a small matrix product.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,7 @@ def _fmt(x: float) -> str:
 def bin_labels(edges: list[float]) -> list[str]:
     """Readable names of the bins cut at `edges`: '< 25', '25 to < 40', ..., '>= 60'."""
     labels = [f"< {_fmt(edges[0])}"]
-    labels += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in pairwise(edges)]
     labels.append(f">= {_fmt(edges[-1])}")
     return labels
 
@@ -70,8 +70,10 @@ def quantile_edges(values: np.ndarray, n_bins: int) -> list[float]:
 
 
 def _is_binnable(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) and (
-        series.nunique(dropna=True) > 10
+    return (
+        pd.api.types.is_numeric_dtype(series)
+        and not pd.api.types.is_bool_dtype(series)
+        and (series.nunique(dropna=True) > 10)
     )
 
 
@@ -108,7 +110,9 @@ def build_slices(
     bins = bins or {}
     unknown = [b for b in bins if b not in attributes]
     if unknown:
-        raise DataError(f"--bins names {unknown[0]!r}, which is not a protected attribute", field=unknown[0])
+        raise DataError(
+            f"--bins names {unknown[0]!r}, which is not a protected attribute", field=unknown[0]
+        )
     codes: list[np.ndarray] = []
     uniques: list[np.ndarray] = []
     bin_names: dict[str, list[str]] = {}

@@ -25,16 +25,27 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
     if fair is not None and fair.task == "binary" and fair.primary_metric:
         metric = fair.primary_metric
         sel = fair.metric_selection
-        console.print(f"[bold]Primary fairness metric:[/bold] {metric.replace('_', ' ')}"
-                      + (f" ({sel.parity_metric.replace('_', ' ')})" if sel else ""))
+        console.print(
+            f"[bold]Primary fairness metric:[/bold] {metric.replace('_', ' ')}"
+            + (f" ({sel.parity_metric.replace('_', ' ')})" if sel else "")
+        )
         overall = fair.overall.metrics[metric]
-        console.print(f"Overall: {_pct(overall.value)} (95% CI {_pct(overall.ci_low)}–{_pct(overall.ci_high)}), n = {fair.overall.n:,}")
+        console.print(
+            f"Overall: {_pct(overall.value)} "
+            f"(95% CI {_pct(overall.ci_low)}–{_pct(overall.ci_high)}), n = {fair.overall.n:,}"
+        )
         rows = [d for d in fair.disparities if d.metric == metric and d.reference != "overall"]
         reliable = [d for d in rows if (d.n_denominator or 0) >= fair.min_slice_size]
         rows = reliable + [d for d in rows if d not in reliable]
-        rows.sort(key=lambda d: ((d.n_denominator or 0) < fair.min_slice_size,
-                                 d.ratio.value if d.ratio.value is not None else 1.0))
-        table = Table(title=f"Worst slices by {metric.replace('_', ' ')} (against the best-served group)")
+        rows.sort(
+            key=lambda d: (
+                (d.n_denominator or 0) < fair.min_slice_size,
+                d.ratio.value if d.ratio.value is not None else 1.0,
+            )
+        )
+        table = Table(
+            title=f"Worst slices by {metric.replace('_', ' ')} (against the best-served group)"
+        )
         for col in ("slice", "n", "value (95% CI)", "reference", "ratio (95% CI)", "p adj."):
             table.add_column(col, justify="right" if col != "slice" else "left")
         by_attrs = {tuple(sorted(s.attributes.items())): s for s in fair.slices}
@@ -47,13 +58,20 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
                 "<" + str(fair.min_cell) if s.suppressed and s.n < fair.min_cell else f"{s.n:,}",
                 f"{_pct(est.value)} ({_pct(est.ci_low)}–{_pct(est.ci_high)})",
                 ref,
-                "—" if d.ratio.value is None else f"{d.ratio.value:.2f} ({d.ratio.ci_low or 0:.2f}–{d.ratio.ci_high or 0:.2f})",
-                "—" if d.p_adjusted is None else f"{d.p_adjusted:.3g}" + (" *" if d.significant else ""),
+                "—"
+                if d.ratio.value is None
+                else f"{d.ratio.value:.2f} ({d.ratio.ci_low or 0:.2f}–{d.ratio.ci_high or 0:.2f})",
+                "—"
+                if d.p_adjusted is None
+                else f"{d.p_adjusted:.3g}" + (" *" if d.significant else ""),
             )
         console.print(table)
         insufficient = [s for s in fair.slices if s.status == "insufficient_data"]
         if insufficient:
-            console.print(f"{len(insufficient)} slice(s) under {fair.min_slice_size} rows: insufficient data, not judged.")
+            console.print(
+                f"{len(insufficient)} slice(s) under {fair.min_slice_size} rows: "
+                "insufficient data, not judged."
+            )
     if assessment.policy is not None:
         console.print(f"[bold]Policy verdict:[/bold] {assessment.policy.verdict}")
     for w in assessment.warnings:

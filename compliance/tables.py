@@ -51,11 +51,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def require_columns(frame: pd.DataFrame, columns: list[str], *, path: str | Path, what: str) -> None:
+def require_columns(
+    frame: pd.DataFrame, columns: list[str], *, path: str | Path, what: str
+) -> None:
     """Raise a DataError naming the first missing column and the columns that exist."""
     for col in columns:
         if col not in frame.columns:
             shown = ", ".join(list(frame.columns)[:30])
-            raise DataError(
-                f"{what} column not found; the file has: {shown}", path=path, field=col
-            )
+            raise DataError(f"{what} column not found; the file has: {shown}", path=path, field=col)

@@ -125,7 +125,9 @@ def test_ece_matches_a_row_level_computation(adult_scored: pd.DataFrame, section
     s = adult_scored["score"].to_numpy()
     bins = np.clip((s * 10).astype(int), 0, 9)
     ece = sum(abs(s[bins == b].sum() - y[bins == b].sum()) for b in range(10)) / len(y)
-    assert section.overall.metrics["expected_calibration_error"].value == pytest.approx(ece, abs=1e-9)
+    assert section.overall.metrics["expected_calibration_error"].value == pytest.approx(
+        ece, abs=1e-9
+    )
 
 
 @pytest.mark.parametrize(
@@ -140,6 +142,8 @@ def test_ece_matches_a_row_level_computation(adult_scored: pd.DataFrame, section
 def test_aggregates_equal_fairlearn(adult_scored: pd.DataFrame, section, ours_name, theirs) -> None:
     for dim in ("sex", "race"):
         agg = next(a for a in section.aggregates if a.name == ours_name and a.dimension == [dim])
-        expected = theirs(adult_scored["y"], adult_scored["pred"], sensitive_features=adult_scored[dim])
+        expected = theirs(
+            adult_scored["y"], adult_scored["pred"], sensitive_features=adult_scored[dim]
+        )
         assert agg.value.value == pytest.approx(expected, abs=1e-9)
         assert agg.value.ci_low <= agg.value.value <= agg.value.ci_high

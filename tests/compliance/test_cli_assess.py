@@ -1,0 +1,277 @@
+"""`compliance assess`: the happy path, determinism, and one clear message per bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from compliance.cli import app
+
+runner = CliRunner()
+
+
+def _assess(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["assess", "--quiet", *args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory: pytest.TempPathFactory, adult_scored: pd.DataFrame) -> Path:
+    path = tmp_path_factory.mktemp("data") / "scored.csv"
+    adult_scored.sample(4000, random_state=0).to_csv(path, index=False)
+    return path
+
+
+def test_outputs_only_audit_writes_assessment(tmp_path: Path, small_csv: Path) -> None:
+    out = tmp_path / "out"
+    code, output = _assess(
+        "--data", str(small_csv), "--target", "y", "--protected", "sex,race",
+        "--predictions-column", "pred", "--scores-column", "score", "--bootstrap", "200",
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, output
+    doc = json.loads((out / "assessment.json").read_text())
+    assert doc["schema_version"] == "1.0"
+    assert doc["model"]["kind"] == "predictions"
+    assert [i["role"] for i in doc["inputs"]] == ["evaluation"]
+    assert len(doc["inputs"][0]["sha256"]) == 64
+    fair = doc["fairness"]
+    assert fair["primary_metric"] == "true_positive_rate"
+    assert {tuple(s["attributes"]) for s in fair["slices"]} == {
+        ("sex",),
+        ("race",),
+        ("sex", "race"),
+    }
+    female = next(s for s in fair["slices"] if s["attributes"] == {"sex": "Female"})
+    frame = pd.read_csv(small_csv)
+    sub = frame[frame["sex"] == "Female"]
+    assert female["n"] == len(sub)
+    assert female["metrics"]["selection_rate"]["value"] == pytest.approx(sub["pred"].mean())
+    est = female["metrics"]["selection_rate"]
+    assert est["ci_low"] < est["value"] < est["ci_high"]
+    assert any(d["four_fifths_flag"] is not None for d in fair["disparities"])
+    assert "Worst slices" in output
+
+
+def test_model_assessment_is_byte_identical_apart_from_created_at(
+    tmp_path: Path, adult_lightgbm: Path, adult_test_path: Path
+) -> None:
+    docs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        code, output = _assess(
+            "--data", str(adult_test_path), "--target", "income", "--positive-label", ">50K",
+            "--protected", "sex", "--protected", "age", "--bins", "age=25,40,60",
+            "--model", str(adult_lightgbm), "--bootstrap", "100", "--seed", "7", "--out", str(out),
+        )  # fmt: skip
+        assert code == 0, output
+        text = (out / "assessment.json").read_text()
+        docs.append([line for line in text.splitlines() if '"created_at"' not in line])
+    assert docs[0] == docs[1]
+    doc = json.loads((tmp_path / "a" / "assessment.json").read_text())
+    assert doc["fairness"]["bins"]["age"] == ["< 25", "25 to < 40", "40 to < 60", ">= 60"]
+    assert doc["model"]["kind"] == "lightgbm"
+    assert doc["provenance"]["seed"] == 7
+    assert "lightgbm" in doc["provenance"]["packages"]
+
+
+def _bad(tmp_path: Path, *args: str) -> str:
+    out = tmp_path / "never"
+    code, output = _assess(*args, "--out", str(out))
+    assert code == 2, output
+    assert not out.exists(), "no partial output on bad input"
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith(".assess-")]) == 0
+    return " ".join(output.split())
+
+
+def test_missing_data_file(tmp_path: Path) -> None:
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(tmp_path / "nope.csv"),
+        "--target",
+        "y",
+        "--protected",
+        "sex",
+        "--predictions-column",
+        "p",
+    )
+    assert "nope.csv" in msg and "no such file" in msg
+
+
+def test_missing_target_column(tmp_path: Path, small_csv: Path) -> None:
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(small_csv),
+        "--target",
+        "label",
+        "--protected",
+        "sex",
+        "--predictions-column",
+        "pred",
+    )
+    assert "scored.csv" in msg and "'label'" in msg and "target column not found" in msg
+
+
+def test_unknown_protected_attribute(tmp_path: Path, small_csv: Path) -> None:
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(small_csv),
+        "--target",
+        "y",
+        "--protected",
+        "gender",
+        "--predictions-column",
+        "pred",
+    )
+    assert "scored.csv" in msg and "'gender'" in msg and "protected attribute" in msg
+
+
+def test_three_classes_when_binary_asked(tmp_path: Path, small_csv: Path) -> None:
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(small_csv),
+        "--target",
+        "race",
+        "--protected",
+        "sex",
+        "--predictions-column",
+        "pred",
+    )
+    assert "'race'" in msg and "binary target" in msg and "5 classes" in msg
+
+
+def test_non_numeric_scores(tmp_path: Path, small_csv: Path) -> None:
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(small_csv),
+        "--target",
+        "y",
+        "--protected",
+        "sex",
+        "--predictions-column",
+        "pred",
+        "--scores-column",
+        "workclass",
+    )
+    assert "'workclass'" in msg and "scores must be numeric" in msg
+
+
+def test_empty_data(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("y,pred,sex\n")
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(path),
+        "--target",
+        "y",
+        "--protected",
+        "sex",
+        "--predictions-column",
+        "pred",
+    )
+    assert "empty.csv" in msg and "has no rows" in msg
+
+
+def test_unknown_reference_group(tmp_path: Path, small_csv: Path) -> None:
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(small_csv),
+        "--target",
+        "y",
+        "--protected",
+        "sex",
+        "--predictions-column",
+        "pred",
+        "--reference",
+        "sex=Other",
+    )
+    assert "'sex'" in msg and "'Other' is not a group of sex" in msg
+
+
+def test_model_that_cannot_score_the_data(
+    tmp_path: Path, small_csv: Path, adult_lightgbm: Path
+) -> None:
+    frame = pd.read_csv(small_csv).drop(columns=["education"])
+    path = tmp_path / "lacks_a_feature.csv"
+    frame.to_csv(path, index=False)
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(path),
+        "--target",
+        "y",
+        "--protected",
+        "sex",
+        "--model",
+        str(adult_lightgbm),
+    )
+    assert "adult_lightgbm.txt" in msg and "education" in msg
+
+
+def test_predictions_that_are_not_labels(tmp_path: Path, small_csv: Path) -> None:
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(small_csv),
+        "--target",
+        "y",
+        "--protected",
+        "sex",
+        "--predictions-column",
+        "score",
+    )
+    assert "'score'" in msg and "neither the target's labels" in msg
+
+
+def test_neither_model_nor_predictions(tmp_path: Path, small_csv: Path) -> None:
+    msg = _bad(tmp_path, "--data", str(small_csv), "--target", "y", "--protected", "sex")
+    assert "--predictions-column" in msg
+
+
+def test_regression_task_gives_error_metrics(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"g": rng.choice(["a", "b"], 500), "y": rng.normal(size=500)})
+    frame["yhat"] = frame["y"] + np.where(frame["g"] == "a", 0.1, 1.0) * rng.normal(size=500)
+    path = tmp_path / "reg.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    code, output = _assess(
+        "--data",
+        str(path),
+        "--target",
+        "y",
+        "--protected",
+        "g",
+        "--task",
+        "regression",
+        "--predictions-column",
+        "yhat",
+        "--out",
+        str(out),
+    )
+    assert code == 0, output
+    doc = json.loads((out / "assessment.json").read_text())
+    b = next(s for s in doc["fairness"]["slices"] if s["attributes"] == {"g": "b"})
+    sub = frame[frame["g"] == "b"]
+    mae = (sub["yhat"] - sub["y"]).abs().mean()
+    assert b["metrics"]["mean_absolute_error"]["value"] == pytest.approx(mae)
+    assert (
+        b["metrics"]["mean_absolute_error"]["ci_low"]
+        < mae
+        < b["metrics"]["mean_absolute_error"]["ci_high"]
+    )
+    assert b["metrics"]["root_mean_squared_error"]["value"] == pytest.approx(
+        np.sqrt(((sub["yhat"] - sub["y"]) ** 2).mean())
+    )
