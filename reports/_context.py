@@ -1,0 +1,774 @@
+"""From an Assessment to the plain view model the templates render.
+
+Everything a reader sees is decided here, as plain strings, so that it can be tested
+without a PDF: sentences in plain words with their error margins, group sizes and
+thresholds; tables with small counts suppressed; charts as data URIs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from compliance.assessment import Assessment
+from compliance.evidence._base import Estimate
+from compliance.evidence.fairness import Disparity, FairnessSection, SliceResult
+from reports import _charts
+from reports._format import (
+    PERCENT_METRICS,
+    count_cell,
+    count_text,
+    displayable,
+    estimate_parts,
+    estimate_text,
+    group_text,
+    metric_label,
+    number,
+    value_text,
+)
+
+__all__ = ["SignerInfo", "build_context"]
+
+STATUS_LABELS = {
+    "pass": "Pass",
+    "fail": "Fail",
+    "warn": "Warning",
+    "open": "Open",
+    "insufficient_data": "Insufficient data",
+    "not_applicable": "Not applicable",
+    "waived": "Waived",
+}
+VERDICT_TEXT = {
+    "pass": "PASS — every blocking check passed",
+    "fail": "FAIL — at least one blocking check failed",
+    "open": "OPEN — blocking checks await a person's answer or evidence",
+}
+TABLE_METRICS = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "precision",
+    "accuracy",
+    "roc_auc",
+)
+FPR_KEYS = (("0.01", "1% FPR"), ("0.001", "0.1% FPR"))
+MAX_STATEMENTS = 8
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    """Who signs the report, shown on the cover before the signature is applied."""
+
+    subject: str
+    fingerprint: str
+    self_signed: bool
+    timestamped: bool = False
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n = n / 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _dims(fairness: FairnessSection) -> list[tuple[str, ...]]:
+    order = {a: i for i, a in enumerate(fairness.protected)}
+    seen: dict[tuple[str, ...], None] = {}
+    for s in fairness.slices:
+        key = tuple(sorted(s.attributes, key=lambda a: order.get(a, len(order))))
+        seen.setdefault(key, None)
+    return sorted(seen, key=lambda d: (len(d), [order.get(a, 99) for a in d]))
+
+
+def _slice_key(attrs: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(attrs.items()))
+
+
+def _est(s: SliceResult, metric: str) -> Estimate | None:
+    return s.metrics.get(metric)
+
+
+def _value(s: SliceResult, metric: str) -> float | None:
+    e = s.metrics.get(metric)
+    return None if e is None else e.value
+
+
+def _shown(s: SliceResult, metric: str, min_cell: int) -> bool:
+    return s.status == "ok" and displayable(metric, s.counts, s.n, min_cell)
+
+
+def _population_phrase(metric: str, fairness: FairnessSection) -> str:
+    pos = f"'{fairness.positive_label}'" if fairness.positive_label else "the positive label"
+    if metric in ("true_positive_rate", "false_negative_rate"):
+        return f"whose true outcome was {pos}"
+    if metric in ("false_positive_rate", "true_negative_rate"):
+        return f"whose true outcome was not {pos}"
+    if metric in ("precision", "false_discovery_rate"):
+        return f"predicted {pos}"
+    if metric in ("negative_predictive_value", "false_omission_rate"):
+        return f"predicted not {pos}"
+    return ""
+
+
+_DENOMINATORS = {
+    "true_positive_rate": ("fn", "tp"),
+    "false_negative_rate": ("fn", "tp"),
+    "false_positive_rate": ("tn", "fp"),
+    "true_negative_rate": ("tn", "fp"),
+    "precision": ("fp", "tp"),
+    "false_discovery_rate": ("fp", "tp"),
+    "negative_predictive_value": ("tn", "fn"),
+    "false_omission_rate": ("tn", "fn"),
+}
+
+
+def _denominator(s: SliceResult, metric: str) -> int:
+    cells = _DENOMINATORS.get(metric)
+    if cells is None or not s.counts:
+        return s.n
+    return sum(s.counts.get(c, 0) for c in cells)
+
+
+def _p_text(d: Disparity, fairness: FairnessSection) -> str:
+    if d.p_adjusted is None:
+        return ""
+    corr = "Holm" if fairness.correction == "holm" else "Benjamini-Hochberg"
+    p = d.p_adjusted
+    ptxt = "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    if d.significant:
+        return f" The gap is statistically significant ({corr}-adjusted p {ptxt})."
+    return (
+        f" The gap is not statistically significant at the {fairness.alpha:g} level "
+        f"({corr}-adjusted p {ptxt})."
+    )
+
+
+def disparity_sentence(
+    d: Disparity, fairness: FairnessSection, by_key: Mapping[Any, SliceResult]
+) -> str | None:
+    """The plain-words statement of one disparity, or None when it cannot be printed safely."""
+    s = by_key.get(_slice_key(d.slice))
+    if s is None or not _shown(s, d.metric, fairness.min_cell):
+        return None
+    if isinstance(d.reference, str):
+        ref, ref_name = fairness.overall, "the whole population"
+    else:
+        ref_found = by_key.get(_slice_key(d.reference))
+        if ref_found is None or not _shown(ref_found, d.metric, fairness.min_cell):
+            return None
+        ref = ref_found
+        chosen = all(a in fairness.reference for a in d.reference)
+        ref_name = (
+            f"the reference group ({group_text(d.reference)})"
+            if chosen
+            else f"the best-served group ({group_text(d.reference)})"
+        )
+    label = metric_label(d.metric)
+    phrase = _population_phrase(d.metric, fairness)
+    n_den = _denominator(s, d.metric)
+    who = f"On {count_text(n_den, fairness.min_cell)} people in the group {group_text(d.slice)}"
+    who += f" {phrase}" if phrase else ""
+    ref_est = _est(ref, d.metric)
+    ref_value = value_text(d.metric, ref_est.value if ref_est else None, decimals=0)
+    measured = estimate_text(d.metric, _est(s, d.metric), ci_level=fairness.ci_level)
+    text = f"{who}, the {label} was {measured} against {ref_value} for {ref_name}"
+    r = d.ratio
+    if d.four_fifths_flag is not None and r.value is not None:
+        ci = (
+            f" (95% CI {r.ci_low:.2f}–{r.ci_high:.2f})"
+            if r.ci_low is not None and r.ci_high is not None
+            else ""
+        )
+        side = "below" if d.four_fifths_flag else "at or above"
+        text += f": an impact ratio of {r.value:.2f}{ci}, {side} the four-fifths threshold of 0.80."
+    else:
+        diff = d.difference
+        if diff.value is None:
+            return None
+        if d.metric in PERCENT_METRICS:
+            dtxt = f"{diff.value * 100:+.1f} percentage points"
+            ci = (
+                f" (95% CI {diff.ci_low * 100:+.1f} to {diff.ci_high * 100:+.1f})"
+                if diff.ci_low is not None and diff.ci_high is not None
+                else ""
+            )
+        else:
+            dtxt = f"{diff.value:+.3f}"
+            ci = (
+                f" (95% CI {diff.ci_low:+.3f} to {diff.ci_high:+.3f})"
+                if diff.ci_low is not None and diff.ci_high is not None
+                else ""
+            )
+        text += f": a difference of {dtxt}{ci}."
+    return text + _p_text(d, fairness)
+
+
+def _fairness_context(fairness: FairnessSection) -> dict[str, Any]:
+    min_cell = fairness.min_cell
+    by_key = {_slice_key(s.attributes): s for s in fairness.slices}
+    primary = fairness.primary_metric or "selection_rate"
+    focus = [primary] if primary == "selection_rate" else ["selection_rate", primary]
+    # Statements: group references first; flagged (four-fifths or significant) first.
+    candidates = [
+        d
+        for d in fairness.disparities
+        if d.metric in focus and not isinstance(d.reference, str) and len(d.dimension) == 1
+    ]
+
+    def rank(d: Disparity) -> tuple[int, float]:
+        flagged = bool(d.four_fifths_flag) or d.significant
+        ratio = d.ratio.value if d.ratio.value is not None else 1.0
+        return (0 if flagged else 1, ratio)
+
+    statements = []
+    for d in sorted(candidates, key=rank):
+        sentence = disparity_sentence(d, fairness, by_key)
+        if sentence is None:
+            continue
+        statements.append(
+            {
+                "text": sentence,
+                "flagged": bool(d.four_fifths_flag) or d.significant,
+                "metric": metric_label(d.metric),
+            }
+        )
+        if len(statements) >= MAX_STATEMENTS:
+            break
+    n_flag_45 = sum(1 for d in fairness.disparities if d.four_fifths_flag)
+    n_sig = sum(1 for d in fairness.disparities if d.significant and d.metric in focus)
+    table_metrics = [m for m in TABLE_METRICS if m in fairness.overall.metrics]
+    if primary not in table_metrics and primary in fairness.overall.metrics:
+        table_metrics.insert(0, primary)
+    if fairness.task == "regression":
+        table_metrics = [m for m in fairness.overall.metrics if m != "count"]
+    dims = []
+    insufficient = 0
+    for dim in _dims(fairness):
+        slices = [
+            s for s in fairness.slices if tuple(s.attributes) and set(s.attributes) == set(dim)
+        ]
+        rows = []
+        for s in slices:
+            if s.status != "ok":
+                insufficient += 1
+            cells: list[tuple[str, str]] = []
+            for m in table_metrics:
+                if s.status != "ok":
+                    cells.append(("insufficient data", ""))
+                elif not _shown(s, m, min_cell):
+                    cells.append(("suppressed", ""))
+                else:
+                    cells.append(estimate_parts(m, _est(s, m)))
+            counts = (
+                [count_cell(s.counts.get(c), min_cell) for c in ("tp", "fp", "fn", "tn")]
+                if s.counts
+                else []
+            )
+            rows.append(
+                {
+                    "group": " · ".join(f"{v}" for v in (s.attributes[a] for a in dim)),
+                    "n": count_cell(s.n, min_cell),
+                    "status": "ok" if s.status == "ok" else "insufficient data",
+                    "cells": cells,
+                    "counts": counts,
+                    "suppressed": s.suppressed,
+                }
+            )
+        chart = None
+        chart_metrics = focus
+        plottable = [s for s in slices if _shown(s, chart_metrics[-1], min_cell)]
+        if 1 <= len(plottable) <= 24 and fairness.task == "binary":
+            charts = []
+            for m in chart_metrics:
+                pts = [s for s in slices if _shown(s, m, min_cell) and _value(s, m) is not None]
+                if not pts:
+                    continue
+                best = max(v for v in (_value(s, m) for s in pts) if v is not None)
+                flagged_keys = {
+                    _slice_key(d.slice)
+                    for d in fairness.disparities
+                    if d.metric == m
+                    and (d.four_fifths_flag or d.significant)
+                    and not isinstance(d.reference, str)
+                }
+                rows_c = [
+                    _charts.Interval(
+                        label=" · ".join(s.attributes[a] for a in dim),
+                        value=float(_est(s, m).value),  # type: ignore[arg-type, union-attr]
+                        low=_est(s, m).ci_low,  # type: ignore[union-attr]
+                        high=_est(s, m).ci_high,  # type: ignore[union-attr]
+                        flagged=_slice_key(s.attributes) in flagged_keys,
+                    )
+                    for s in pts
+                ]
+                overall = _est(fairness.overall, m)
+                charts.append(
+                    {
+                        "metric": metric_label(m),
+                        "uri": _charts.interval_chart(
+                            rows_c,
+                            xlabel=metric_label(m),
+                            percent=m in PERCENT_METRICS,
+                            reference=overall.value if overall else None,
+                            reference_label="all",
+                            threshold=0.8 * best if m == "selection_rate" else None,
+                            threshold_label="four-fifths of best" if m == "selection_rate" else "",
+                        ),
+                    }
+                )
+            chart = charts
+        dims.append(
+            {
+                "name": " × ".join(dim),
+                "rows": rows,
+                "charts": chart or [],
+                "hidden": sum(1 for s in slices if not _shown(s, chart_metrics[-1], min_cell)),
+            }
+        )
+    aggregates = [
+        {
+            "name": a.name.replace("_", " "),
+            "dimension": " × ".join(a.dimension),
+            "value": estimate_text(
+                "ratio" if "ratio" in a.name else "x", a.value, ci_level=fairness.ci_level
+            ),
+        }
+        for a in fairness.aggregates
+    ]
+    sel = fairness.metric_selection
+    whole = fairness.overall
+    return {
+        "target": fairness.target,
+        "positive_label": fairness.positive_label,
+        "protected": fairness.protected,
+        "bins": {k: ", ".join(v) for k, v in fairness.bins.items()},
+        "n": number(whole.n),
+        "primary_metric": metric_label(primary),
+        "selection": None
+        if sel is None
+        else {
+            "priority": sel.fair_priority,
+            "impact": sel.fair_impact,
+            "concern": sel.fair_concern,
+            "parity": sel.parity_metric.replace("_", " "),
+            "reason": sel.reason,
+        },
+        "overall_metrics": [
+            {
+                "name": metric_label(m),
+                "value": estimate_text(m, _est(whole, m), ci_level=fairness.ci_level),
+            }
+            for m in table_metrics
+        ],
+        "statements": statements,
+        "table_metrics": [metric_label(m) for m in table_metrics],
+        "dims": dims,
+        "aggregates": aggregates,
+        "min_cell": min_cell,
+        "min_slice_size": fairness.min_slice_size,
+        "bootstrap": fairness.bootstrap,
+        "ci_level": f"{fairness.ci_level * 100:g}%",
+        "ci_method": fairness.ci_method,
+        "correction": "Holm" if fairness.correction == "holm" else "Benjamini-Hochberg",
+        "alpha": f"{fairness.alpha:g}",
+        "depth": fairness.depth,
+        "n_four_fifths": n_flag_45,
+        "n_significant": n_sig,
+        "n_insufficient": insufficient,
+        "n_slices": len(fairness.slices),
+    }
+
+
+def _pct(v: float | None, d: int = 1) -> str:
+    return "—" if v is None or not math.isfinite(v) else f"{v * 100:.{d}f}%"
+
+
+def _inversion_images(inv: Any) -> list[dict[str, str]]:
+    shape = list(getattr(inv, "shape", []) or [])
+    recs = list(getattr(inv, "reconstructions", []) or [])
+    if not recs or len(shape) < 2:
+        return []
+    import io
+
+    import numpy as np
+
+    plt = _charts._pyplot()
+    out = []
+    for i, flat in enumerate(recs):
+        arr = np.asarray(flat, dtype=float)
+        if arr.size != int(np.prod(shape)):
+            continue
+        img = arr.reshape(shape)
+        if img.ndim == 3 and img.shape[0] in (1, 3):
+            img = np.moveaxis(img, 0, -1)
+        if img.ndim == 3 and img.shape[-1] == 1:
+            img = img[..., 0]
+        lo, hi = float(img.min()), float(img.max())
+        img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+        buf = io.BytesIO()
+        plt.imsave(buf, img, cmap="gray" if img.ndim == 2 else None, format="png")
+        out.append({"label": f"class {i}", "uri": _charts.image_uri(buf.getvalue())})
+    return out
+
+
+def _privacy_context(privacy: Any) -> dict[str, Any]:
+    membership = []
+    curves = []
+    for a in getattr(privacy, "membership", []) or []:
+        ci = getattr(a, "tpr_at_fpr_ci", {}) or {}
+        at = {}
+        for key, label in FPR_KEYS:
+            v = a.tpr_at_fpr.get(key)
+            e = ci.get(key)
+            txt = _pct(v, 2 if key == "0.001" else 1)
+            if e is not None and e.ci_low is not None and e.ci_high is not None:
+                txt += f" (95% CI {e.ci_low * 100:.1f}–{e.ci_high * 100:.1f}%)"
+            at[label] = txt
+        slices = [
+            {
+                "group": group_text(s.attributes),
+                "members": count_cell(s.n_members, 10),
+                "nonmembers": count_cell(s.n_nonmembers, 10),
+                "auc": "insufficient data"
+                if getattr(s, "insufficient", False) or s.auc is None
+                else f"{s.auc:.3f}",
+                "tpr1": "—"
+                if getattr(s, "insufficient", False)
+                else _pct(s.tpr_at_fpr.get("0.01")),
+            }
+            for s in a.slices
+        ]
+        eps = a.epsilon_lower_bound
+        conf = getattr(a, "epsilon_confidence", None)
+        membership.append(
+            {
+                "name": a.name,
+                "auc": "—" if a.auc is None else f"{a.auc:.3f}",
+                "advantage": "—" if a.advantage is None else f"{a.advantage:.3f}",
+                "tpr": at,
+                "epsilon": "—"
+                if eps is None
+                else f"{eps:.2f}" + (f" (at {conf * 100:g}% confidence)" if conf else ""),
+                "members": number(a.n_members),
+                "nonmembers": number(a.n_nonmembers),
+                "reference_models": a.reference_models,
+                "reference_family": getattr(a, "reference_family", None),
+                "seconds": f"{a.seconds:.1f}",
+                "risk": getattr(a, "risk", None),
+                "summary": getattr(a, "summary", None),
+                "slices": slices,
+                "notes": list(a.notes),
+            }
+        )
+        if a.roc:
+            curves.append((a.name, a.roc))
+    roc_uri = _charts.roc_chart(curves) if curves else None
+    attribute = []
+    bars = []
+    for r in getattr(privacy, "attribute", []) or []:
+        attribute.append(
+            {
+                "attribute": r.attribute,
+                "records": number(r.n_records),
+                "classes": r.n_classes,
+                "attack": estimate_text("accuracy", r.attack_accuracy),
+                "baseline": estimate_text("accuracy", r.baseline_accuracy),
+                "majority": _pct(r.majority_rate),
+                "advantage": _advantage_text(r.advantage),
+                "queried": "yes" if r.model_queried else "no",
+                "summary": r.summary,
+                "notes": list(r.notes),
+            }
+        )
+        bars.append(
+            _charts.Bar(
+                label=r.attribute,
+                values=(
+                    ("majority class", r.majority_rate),
+                    ("imputation baseline", r.baseline_accuracy.value or float("nan")),
+                    ("attack", r.attack_accuracy.value or float("nan")),
+                ),
+            )
+        )
+    attr_uri = _charts.bar_chart(bars, ylabel="accuracy", percent=True) if bars else None
+    inv = getattr(privacy, "inversion", None)
+    inversion = None
+    if inv is not None:
+        inversion = {
+            "applicable": inv.applicable,
+            "reason": inv.reason,
+            "summary": inv.summary,
+            "recognised": f"{inv.recognised} of {inv.n_classes}",
+            "rate": _pct(inv.recognition_rate, 0),
+            "chance": _pct(inv.chance_rate, 0),
+            "baseline": None
+            if inv.baseline_recognised is None
+            else f"{inv.baseline_recognised} of {inv.n_classes}",
+            "evaluator": inv.evaluator,
+            "images": _inversion_images(inv) if inv.applicable else [],
+        }
+    dp = [
+        {
+            "method": d.method,
+            "target": f"{d.epsilon_target:g}",
+            "spent": f"{d.epsilon_spent:.2f}",
+            "delta": f"{d.delta:.0e}",
+            "accuracy": _pct(d.accuracy),
+            "train": number(d.n_train),
+            "test": number(d.n_test),
+            "empirical": "—"
+            if d.empirical_epsilon_lower_bound is None
+            else f"{d.empirical_epsilon_lower_bound:.2f}",
+            "seconds": f"{d.seconds:.0f}",
+        }
+        for d in getattr(privacy, "dp_reference", []) or []
+    ]
+    target_acc = getattr(privacy, "target_accuracy", None)
+    return {
+        "membership": membership,
+        "membership_risk": getattr(privacy, "membership_risk", None),
+        "strongest": getattr(privacy, "strongest_attack", None),
+        "roc_uri": roc_uri,
+        "attribute": attribute,
+        "attribute_uri": attr_uri,
+        "inversion": inversion,
+        "dp": dp,
+        "target_accuracy": None if target_acc is None else _pct(target_acc),
+        "notes": list(getattr(privacy, "notes", []) or []),
+    }
+
+
+def _advantage_text(e: Estimate) -> str:
+    if e.value is None:
+        return "undefined"
+    txt = f"{e.value * 100:+.1f} points"
+    if e.ci_low is not None and e.ci_high is not None:
+        txt += f" (95% CI {e.ci_low * 100:+.1f} to {e.ci_high * 100:+.1f})"
+    return txt
+
+
+def _kv(d: Mapping[str, Any]) -> str:
+    parts = []
+    for k, v in d.items():
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, dict):
+            v = group_text(v) if all(isinstance(x, str) for x in v.values()) else str(v)
+        elif isinstance(v, list):
+            v = ", ".join(group_text(x) if isinstance(x, dict) else str(x) for x in v[:6]) + (
+                " …" if len(v) > 6 else ""
+            )
+        parts.append(f"{k.replace('_', ' ')}: {v}")
+    return "; ".join(parts)
+
+
+def _waiver_text(w: Any) -> str | None:
+    if w is None:
+        return None
+    return f"waived by {w.approver} until {w.expires}: {w.justification}"
+
+
+def _policy_context(policy: Any) -> dict[str, Any]:
+    findings = list(policy.findings)
+    principles: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        principles.setdefault(f.principle, []).append(
+            {
+                "title": f.title,
+                "check": f"{f.pack}/{f.check}",
+                "status": f.status,
+                "status_label": STATUS_LABELS.get(f.status, f.status),
+                "severity": f.severity,
+                "message": f.message,
+                "measured": _kv(f.measured),
+                "threshold": _kv(f.threshold),
+                "slices": "; ".join(group_text(s) for s in f.slices[:8]),
+                "waiver": _waiver_text(f.waiver),
+            }
+        )
+    counts = Counter(f.status for f in findings)
+    blocking = [
+        {
+            "title": f.title,
+            "message": f.message,
+            "status": f.status,
+            "status_label": STATUS_LABELS.get(f.status, f.status),
+            "principle": f.principle,
+        }
+        for f in findings
+        if f.severity == "blocking" and f.status in ("fail", "open", "insufficient_data")
+    ]
+    attestations = [
+        {
+            "check": f"{a.pack}/{a.check}",
+            "principle": a.principle,
+            "question": a.question,
+            "answer": a.answer or "— not answered —",
+            "evidence": a.evidence or "",
+            "who": ", ".join(x for x in (a.name, a.role, a.date) if x),
+            "status": a.status,
+        }
+        for a in getattr(policy, "attestations", []) or []
+    ]
+    waivers = [
+        {
+            "check": f"{w.pack}/{w.check}",
+            "justification": w.justification,
+            "approver": w.approver,
+            "expires": w.expires,
+            "status": w.status,
+        }
+        for w in getattr(policy, "waivers", []) or []
+    ]
+    packs = [
+        {
+            "id": p.id,
+            "version": p.version,
+            "title": p.title,
+            "jurisdiction": getattr(p, "jurisdiction", None) or "",
+            "sha256": p.sha256 or "",
+            "index": [
+                {
+                    "section": e.section,
+                    "title": e.title,
+                    "answered_by": ", ".join(e.answered_by) or "—",
+                }
+                for e in getattr(p, "index", []) or []
+            ],
+        }
+        for p in policy.packs
+    ]
+    baseline = getattr(policy, "baseline", None)
+    return {
+        "packs": packs,
+        "principles": [{"name": k, "findings": v} for k, v in principles.items()],
+        "counts": [(STATUS_LABELS.get(k, k), v) for k, v in sorted(counts.items())],
+        "blocking": blocking,
+        "attestations": attestations,
+        "waivers": waivers,
+        "verdict": policy.verdict,
+        "baseline": None
+        if baseline is None
+        else f"{baseline.path or 'a previous assessment'} ({baseline.created_at})",
+    }
+
+
+def _discovery_context(discovery: Any, min_cell: int) -> list[dict[str, str]]:
+    rows = []
+    for s in getattr(discovery, "slices_found", []) or []:
+        value = "—" if s.value is None else value_text(s.metric, s.value)
+        if s.ci_low is not None and s.ci_high is not None and s.metric in PERCENT_METRICS:
+            value += f" ({s.ci_low * 100:.1f}–{s.ci_high * 100:.1f}%)"
+        rows.append(
+            {
+                "description": s.description,
+                "n": count_cell(s.n, min_cell),
+                "metric": metric_label(s.metric),
+                "value": value if s.n >= min_cell else "suppressed",
+                "p": "—"
+                if s.p_adjusted is None
+                else ("< 0.001" if s.p_adjusted < 0.001 else f"{s.p_adjusted:.3f}"),
+                "protected": "yes" if s.overlaps_protected else "no",
+            }
+        )
+    return rows
+
+
+def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
+    out = []
+    f = ctx.get("fairness")
+    if f:
+        worst = next((s for s in f["statements"] if s["flagged"]), None)
+        out.append(
+            f"Fairness was measured on {f['n']} people across {f['n_slices']} slices of "
+            f"{', '.join(f['protected'])}; {f['n_four_fifths']} comparisons fall below the "
+            f"four-fifths threshold and {f['n_significant']} gaps in {f['primary_metric']} or "
+            "selection rate are statistically significant after correction."
+        )
+        if worst:
+            out.append(worst["text"])
+    p = assessment.privacy
+    if p is not None and p.membership:
+        best = max(p.membership, key=lambda a: a.tpr_at_fpr.get("0.01") or 0.0)
+        t1 = best.tpr_at_fpr.get("0.01")
+        out.append(
+            f"The strongest membership-inference attack ({best.name}) found "
+            f"{_pct(t1)} of training records at a 1% false-positive rate, where random guessing "
+            f"finds 1%; its AUC was {'—' if best.auc is None else f'{best.auc:.3f}'} "
+            f"({number(best.n_members)} members, {number(best.n_nonmembers)} non-members)."
+        )
+    if p is not None:
+        for r in p.attribute:
+            out.append(r.summary)
+    return out
+
+
+def build_context(
+    assessment: Assessment,
+    *,
+    assessment_json: str,
+    signer: SignerInfo | None = None,
+) -> dict[str, Any]:
+    """The template's view model. `assessment_json` is the exact attached text (for its hash)."""
+    ctx: dict[str, Any] = {}
+    model = assessment.model
+    ctx["title"] = assessment.title
+    ctx["created_at"] = assessment.created_at
+    ctx["date"] = assessment.created_at[:10]
+    ctx["model"] = {
+        "description": model.description,
+        "kind": model.kind,
+        "path": model.path or "—",
+        "task": model.task,
+        "trusted_pickle": model.trusted_pickle,
+        "trusted_types": ", ".join(model.trusted_types),
+    }
+    ctx["inputs"] = [
+        {
+            "name": i.path.rsplit("/", 1)[-1],
+            "path": i.path,
+            "role": i.role,
+            "size": _size(i.size),
+            "sha256": i.sha256,
+        }
+        for i in assessment.inputs
+    ]
+    ctx["signer"] = signer
+    ctx["assessment_sha256"] = hashlib.sha256(assessment_json.encode("utf-8")).hexdigest()
+    min_cell = assessment.fairness.min_cell if assessment.fairness else 10
+    ctx["fairness"] = _fairness_context(assessment.fairness) if assessment.fairness else None
+    ctx["privacy"] = _privacy_context(assessment.privacy) if assessment.privacy else None
+    ctx["policy"] = _policy_context(assessment.policy) if assessment.policy else None
+    ctx["discovery"] = (
+        _discovery_context(assessment.discovery, min_cell) if assessment.discovery else []
+    )
+    verdict = assessment.policy.verdict if assessment.policy else None
+    ctx["verdict"] = verdict
+    ctx["verdict_text"] = (
+        VERDICT_TEXT[verdict] if verdict else "NOT JUDGED — no policy pack was evaluated"
+    )
+    ctx["headlines"] = _headlines(ctx, assessment)
+    ctx["warnings"] = list(assessment.warnings)
+    prov = assessment.provenance
+    ctx["provenance"] = {
+        "tool_version": prov.tool_version,
+        "python": prov.python,
+        "platform": prov.platform,
+        "seed": prov.seed,
+        "command": " ".join(_quote(a) for a in prov.command) or "—",
+        "packages": sorted(prov.packages.items()),
+        "schema_version": assessment.schema_version,
+    }
+    return ctx
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)

@@ -1,0 +1,486 @@
+"""The regulator submission pack: a zip a regulator can check without trusting the sender.
+
+It holds the signed PDF, assessment.json, CSV tables, the filled attestations, the signer's
+certificate, a manifest.json with the SHA-256 of every file, and a detached CMS signature of
+the manifest that `openssl cms -verify` accepts.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compliance.assessment import Assessment
+from compliance.errors import InputError
+from reports._format import CELLS, displayable, group_text
+
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps.api import TimeStamper
+
+    from reports._keys import SigningKey
+
+__all__ = ["PackResult", "build_pack", "pack_tables", "sign_manifest"]
+
+MANIFEST = "manifest.json"
+MANIFEST_SIGNATURE = "manifest.json.p7s"
+SIGNER_CERT = "signer-cert.pem"
+REPORT = "report.pdf"
+OPENSSL_CHECK = (
+    "openssl cms -verify -binary -inform DER -in manifest.json.p7s -content manifest.json "
+    "-CAfile signer-cert.pem -purpose any -out /dev/null"
+)
+
+
+@dataclass(frozen=True)
+class PackResult:
+    """A written pack: its path, the files it holds, and the manifest's SHA-256."""
+
+    path: Path
+    files: tuple[str, ...]
+    manifest_sha256: str
+    self_signed: bool
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return buf.getvalue().encode("utf-8")
+
+
+def _n(n: int | None, min_cell: int) -> str:
+    """A count for a CSV: the plain integer, or '<10' under the minimum cell size."""
+    return "" if n is None else (f"<{min_cell}" if n < min_cell else str(n))
+
+
+def _f(v: float | None) -> str:
+    return "" if v is None else f"{v:.6g}"
+
+
+def _fairness_tables(assessment: Assessment) -> dict[str, bytes]:
+    fairness = assessment.fairness
+    if fairness is None:
+        return {}
+    mc = fairness.min_cell
+    metrics = [m for m in fairness.overall.metrics if m != "count"]
+    header = ["slice", *fairness.protected, "n", "status"]
+    for m in metrics:
+        header += [m, f"{m}_ci_low", f"{m}_ci_high"]
+    has_counts = bool(fairness.overall.counts)
+    if has_counts:
+        header += list(CELLS)
+    rows = []
+    for s in [fairness.overall, *fairness.slices]:
+        row: list[Any] = [group_text(s.attributes) if s.attributes else "overall"]
+        row += [s.attributes.get(a, "") for a in fairness.protected]
+        row += [_n(s.n, mc), s.status]
+        for m in metrics:
+            e = s.metrics.get(m)
+            ok = s.status == "ok" and displayable(m, s.counts, s.n, mc) and e is not None
+            row += [_f(e.value), _f(e.ci_low), _f(e.ci_high)] if ok and e else ["", "", ""]
+        if has_counts:
+            row += [_n(s.counts.get(c), mc) for c in CELLS]
+        rows.append(row)
+    out = {"tables/slices.csv": _csv(header, rows)}
+    shown = {tuple(sorted(s.attributes.items())): s for s in fairness.slices if s.status == "ok"}
+    drows = []
+    for d in fairness.disparities:
+        found = shown.get(tuple(sorted(d.slice.items())))
+        if found is None or not displayable(d.metric, found.counts, found.n, mc):
+            continue
+        drows.append(
+            [
+                d.metric,
+                " × ".join(d.dimension),
+                group_text(d.slice),
+                group_text(d.reference),
+                _f(d.difference.value),
+                _f(d.difference.ci_low),
+                _f(d.difference.ci_high),
+                _f(d.ratio.value),
+                _f(d.ratio.ci_low),
+                _f(d.ratio.ci_high),
+                d.test,
+                _f(d.p_value),
+                _f(d.p_adjusted),
+                d.significant,
+                "" if d.four_fifths_flag is None else d.four_fifths_flag,
+            ]
+        )
+    out["tables/disparities.csv"] = _csv(
+        [
+            "metric", "dimension", "slice", "reference", "difference", "difference_ci_low",
+            "difference_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "test", "p_value",
+            "p_adjusted", "significant", "four_fifths_flag",
+        ],
+        drows,
+    )  # fmt: skip
+    out["tables/aggregates.csv"] = _csv(
+        ["name", "dimension", "value", "ci_low", "ci_high"],
+        [
+            [
+                a.name,
+                " × ".join(a.dimension),
+                _f(a.value.value),
+                _f(a.value.ci_low),
+                _f(a.value.ci_high),
+            ]
+            for a in fairness.aggregates
+        ],
+    )
+    return out
+
+
+def _ll144_table(assessment: Assessment) -> bytes | None:
+    """NYC Local Law 144 impact ratios: selection rate per category over the most selected."""
+    fairness = assessment.fairness
+    policy = assessment.policy
+    if fairness is None or policy is None:
+        return None
+    if not any("ll144" in p.id.lower() or "nyc" in p.id.lower() for p in policy.packs):
+        return None
+    mc = fairness.min_cell
+    rows = []
+    dims: dict[tuple[str, ...], list[Any]] = {}
+    for s in fairness.slices:
+        dims.setdefault(tuple(sorted(s.attributes)), []).append(s)
+    for dim, slices in dims.items():
+        rates = {
+            id(s): s.metrics["selection_rate"].value
+            for s in slices
+            if s.status == "ok"
+            and "selection_rate" in s.metrics
+            and displayable("selection_rate", s.counts, s.n, mc)
+        }
+        best = max((v for v in rates.values() if v is not None), default=None)
+        for s in slices:
+            rate = rates.get(id(s))
+            ratio = None if rate is None or not best else rate / best
+            rows.append(
+                [
+                    " × ".join(dim),
+                    group_text(s.attributes),
+                    _n(s.n, mc),
+                    _f(rate),
+                    _f(ratio),
+                    "excluded: fewer than the minimum cell size or insufficient data"
+                    if rate is None
+                    else "",
+                ]
+            )
+    return _csv(["category", "group", "n", "selection_rate", "impact_ratio", "note"], rows)
+
+
+def _privacy_tables(assessment: Assessment) -> dict[str, bytes]:
+    privacy = assessment.privacy
+    if privacy is None:
+        return {}
+    out: dict[str, bytes] = {}
+    if privacy.membership:
+        out["tables/membership.csv"] = _csv(
+            [
+                "attack",
+                "auc",
+                "tpr_at_1pct_fpr",
+                "tpr_at_0.1pct_fpr",
+                "epsilon_lower_bound",
+                "n_members",
+                "n_nonmembers",
+                "reference_models",
+                "seconds",
+            ],
+            [
+                [
+                    a.name,
+                    _f(a.auc),
+                    _f(a.tpr_at_fpr.get("0.01")),
+                    _f(a.tpr_at_fpr.get("0.001")),
+                    _f(a.epsilon_lower_bound),
+                    a.n_members,
+                    a.n_nonmembers,
+                    a.reference_models,
+                    f"{a.seconds:.2f}",
+                ]
+                for a in privacy.membership
+            ],
+        )
+        out["tables/membership_slices.csv"] = _csv(
+            ["attack", "group", "n_members", "n_nonmembers", "auc", "tpr_at_1pct_fpr"],
+            [
+                [
+                    a.name,
+                    group_text(s.attributes),
+                    _n(s.n_members, 10),
+                    _n(s.n_nonmembers, 10),
+                    _f(s.auc),
+                    _f(s.tpr_at_fpr.get("0.01")),
+                ]
+                for a in privacy.membership
+                for s in a.slices
+            ],
+        )
+    attribute = getattr(privacy, "attribute", []) or []
+    if attribute:
+        out["tables/attribute_inference.csv"] = _csv(
+            [
+                "attribute",
+                "n_records",
+                "attack_accuracy",
+                "baseline_accuracy",
+                "advantage",
+                "advantage_ci_low",
+                "advantage_ci_high",
+                "majority_rate",
+            ],
+            [
+                [
+                    r.attribute,
+                    r.n_records,
+                    _f(r.attack_accuracy.value),
+                    _f(r.baseline_accuracy.value),
+                    _f(r.advantage.value),
+                    _f(r.advantage.ci_low),
+                    _f(r.advantage.ci_high),
+                    _f(r.majority_rate),
+                ]
+                for r in attribute
+            ],
+        )
+    dp = getattr(privacy, "dp_reference", []) or []
+    if dp:
+        out["tables/dp_reference.csv"] = _csv(
+            ["method", "epsilon_target", "epsilon_spent", "delta", "accuracy", "n_train", "n_test"],
+            [
+                [
+                    d.method,
+                    d.epsilon_target,
+                    _f(d.epsilon_spent),
+                    d.delta,
+                    _f(d.accuracy),
+                    d.n_train,
+                    d.n_test,
+                ]
+                for d in dp
+            ],
+        )
+    return out
+
+
+def pack_tables(assessment: Assessment) -> dict[str, bytes]:
+    """Every CSV table of the pack, by its path inside the zip (small counts suppressed)."""
+    out = _fairness_tables(assessment)
+    ll144 = _ll144_table(assessment)
+    if ll144 is not None:
+        out["tables/nyc_ll144_impact_ratios.csv"] = ll144
+    out.update(_privacy_tables(assessment))
+    policy = assessment.policy
+    if policy is not None:
+        out["tables/findings.csv"] = _csv(
+            [
+                "pack",
+                "check",
+                "principle",
+                "severity",
+                "status",
+                "title",
+                "message",
+                "measured",
+                "threshold",
+            ],
+            [
+                [
+                    f.pack,
+                    f.check,
+                    f.principle,
+                    f.severity,
+                    f.status,
+                    f.title,
+                    f.message,
+                    json.dumps(f.measured, sort_keys=True),
+                    json.dumps(f.threshold, sort_keys=True),
+                ]
+                for f in policy.findings
+            ],
+        )
+        attestations = getattr(policy, "attestations", []) or []
+        if attestations:
+            out["attestations/attestations.csv"] = _csv(
+                [
+                    "pack",
+                    "check",
+                    "principle",
+                    "question",
+                    "answer",
+                    "evidence",
+                    "name",
+                    "role",
+                    "date",
+                    "status",
+                ],
+                [
+                    [
+                        a.pack,
+                        a.check,
+                        a.principle,
+                        a.question,
+                        a.answer,
+                        a.evidence,
+                        a.name,
+                        a.role,
+                        a.date,
+                        a.status,
+                    ]
+                    for a in attestations
+                ],
+            )
+        waivers = getattr(policy, "waivers", []) or []
+        if waivers:
+            out["tables/waivers.csv"] = _csv(
+                ["pack", "check", "justification", "approver", "expires", "status"],
+                [
+                    [w.pack, w.check, w.justification, w.approver, w.expires, w.status]
+                    for w in waivers
+                ],
+            )
+    return out
+
+
+def sign_manifest(manifest: bytes, key: SigningKey) -> bytes:
+    """A detached CMS (PKCS#7) signature of `manifest`, DER, SHA-256, signer cert included."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
+    builder = (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(manifest)
+        .add_signer(key.cert, key.key, hashes.SHA256())
+    )
+    for c in key.chain:
+        builder = builder.add_certificate(c)
+    return builder.sign(
+        Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
+    )
+
+
+def _readme(self_signed: bool) -> bytes:
+    lines = [
+        "Regulator submission pack",
+        "=========================",
+        "",
+        "report.pdf          the signed report (PDF/A-3b, assessment.json attached)",
+        "assessment.json     the complete evidence, machine-readable",
+        "tables/             CSV tables (counts under the minimum cell size are suppressed)",
+        "attestations/       the filled attestations, when any were given",
+        "signer-cert.pem     the certificate of the key that signed the report and the manifest",
+        "manifest.json       the SHA-256 of every other file in this pack",
+        "manifest.json.p7s   a detached CMS signature of manifest.json",
+        "",
+        "To check the pack without the tool that made it:",
+        "",
+        f"  {OPENSSL_CHECK}",
+        "  python3 -c \"import hashlib,json;m=json.load(open('manifest.json'));"
+        "print(all(hashlib.sha256(open(f['path'],'rb').read()).hexdigest()==f['sha256'] "
+        "for f in m['files']))\"",
+        "",
+        "Compare the certificate's fingerprint with the one the sender gave you out of band:",
+        "  openssl x509 -in signer-cert.pem -noout -fingerprint -sha256",
+        "",
+    ]
+    if self_signed:
+        lines += [
+            "NOTE: this pack was signed with a self-signed key. The signature shows the files",
+            "are unchanged since signing; it does not show who signed them.",
+            "",
+        ]
+    return "\n".join(lines).encode("utf-8")
+
+
+def build_pack(
+    assessment: Assessment,
+    out: str | Path,
+    *,
+    key: SigningKey,
+    assessment_json: str | None = None,
+    report_pdf: str | Path | None = None,
+    attestations: str | Path | None = None,
+    tsa_url: str | None = None,
+    timestamper: TimeStamper | None = None,
+) -> PackResult:
+    """Write the submission pack to `out` (a .zip), rendering and signing the report if needed."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from reports._render import build_report
+
+    out = Path(out)
+    text = assessment.to_json() if assessment_json is None else assessment_json
+    files: dict[str, bytes] = {}
+    if report_pdf is not None:
+        rp = Path(report_pdf)
+        if not rp.is_file():
+            raise InputError("no such file", path=rp, field="report")
+        files[REPORT] = rp.read_bytes()
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp_pdf = out.with_name(out.name + ".report.tmp")
+        try:
+            build_report(
+                assessment,
+                tmp_pdf,
+                key=key,
+                assessment_json=text,
+                tsa_url=tsa_url,
+                timestamper=timestamper,
+            )
+            files[REPORT] = tmp_pdf.read_bytes()
+        finally:
+            tmp_pdf.unlink(missing_ok=True)
+    files["assessment.json"] = text.encode("utf-8")
+    files.update(pack_tables(assessment))
+    if attestations is not None:
+        ap = Path(attestations)
+        if not ap.is_file():
+            raise InputError("no such file", path=ap, field="attestations")
+        files[f"attestations/{ap.name}"] = ap.read_bytes()
+    files[SIGNER_CERT] = b"".join(c.public_bytes(Encoding.PEM) for c in (key.cert, *key.chain))
+    files["README.txt"] = _readme(key.self_signed)
+    manifest = {
+        "format": "compliance-audit submission pack 1",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "assessment_created_at": assessment.created_at,
+        "signer": key.subject,
+        "signer_certificate_sha256": key.fingerprint.replace(":", "").lower(),
+        "self_signed": key.self_signed,
+        "files": [
+            {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            for name, data in sorted(files.items())
+        ],
+        "verify": OPENSSL_CHECK,
+    }
+    manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+    files[MANIFEST] = manifest_bytes
+    files[MANIFEST_SIGNATURE] = sign_manifest(manifest_bytes, key)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, files[name])
+    tmp.replace(out)
+    return PackResult(
+        path=out,
+        files=tuple(sorted(files)),
+        manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
+        self_signed=key.self_signed,
+    )
