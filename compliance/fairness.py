@@ -458,19 +458,21 @@ DISPARITY_METRICS = (*[m for m in COUNT_METRICS if m != "count"], "roc_auc")
 def _disparities(
     stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions
 ) -> list[Disparity]:
+    """Each ok slice against its dimension's reference group and against everyone.
+
+    The p-value tests the slice against the rest of the population (Fisher's exact test
+    for small counts, else a two-proportion z-test), adjusted across all tests.
+    """
     index = stats.index
     dims: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(index.slices[1:], start=1):
         dims.setdefault(s.dimension, []).append(i)
-    rows: list[dict] = []
+    pairs: list[tuple[str, tuple[str, ...], int, int, bool]] = []  # metric, dim, i, target, group
     tests: dict[tuple[str, int], tuple[str, float | None]] = {}
     total = stats.counts[0]
-    level = options.ci_level
     for metric in DISPARITY_METRICS:
         if metric not in stats.values:
             continue
-        vals = stats.values[metric]
-        d = stats.draws.get(metric)
         for dim, ids in dims.items():
             ref = _reference_index(stats, ids, metric, ok, options)
             for i in ids:
@@ -482,55 +484,54 @@ def _disparities(
                     tests[(metric, i)] = slice_vs_rest(int(k1), int(n1), int(kt - k1), int(nt - n1))
                 else:
                     tests[(metric, i)] = ("none", None)
-                for target, label in ((ref, "group"), (0, "overall")):
-                    if target is None or target == i:
-                        continue
-                    with np.errstate(all="ignore"):
-                        diff = vals[i] - vals[target]
-                        ratio = vals[i] / vals[target] if vals[target] != 0 else np.nan
-                        if d is not None:
-                            dd = d[:, i] - d[:, target]
-                            dr = d[:, i] / np.where(d[:, target] == 0, np.nan, d[:, target])
-                            dlo, dhi = percentile_interval(dd[:, None], level)
-                            rlo, rhi = percentile_interval(dr[:, None], level)
-                        else:
-                            dlo = dhi = rlo = rhi = np.array([np.nan])
-                    four_fifths = None
-                    if metric == "selection_rate" and label == "group" and np.isfinite(ratio):
-                        four_fifths = bool(ratio < 0.8)
-                    rows.append({
-                        "metric": metric,
-                        "dimension": list(dim),
-                        "slice": index.slices[i].attributes,
-                        "reference": (
-                            index.slices[target].attributes if label == "group" else "overall"
-                        ),
-                        "n_denominator": _denominator(stats, i, metric),
-                        "difference": _estimate(diff, dlo[0], dhi[0]),
-                        "ratio": _estimate(ratio, rlo[0], rhi[0]),
-                        "key": (metric, i),
-                        "four_fifths_flag": four_fifths,
-                    })  # fmt: skip
+                if ref is not None and ref != i:
+                    pairs.append((metric, dim, i, ref, True))
+                pairs.append((metric, dim, i, 0, False))
+    # all differences and ratios, and their bootstrap intervals, in one vectorised pass
+    intervals: dict[str, tuple[np.ndarray, ...]] = {}
+    for metric in {p[0] for p in pairs}:
+        rows = [k for k, p in enumerate(pairs) if p[0] == metric]
+        i_idx = np.array([pairs[k][2] for k in rows])
+        t_idx = np.array([pairs[k][3] for k in rows])
+        vals = stats.values[metric]
+        with np.errstate(all="ignore"):
+            diff = vals[i_idx] - vals[t_idx]
+            ratio = np.where(vals[t_idx] != 0, vals[i_idx] / vals[t_idx], np.nan)
+            d = stats.draws.get(metric)
+            if d is not None:
+                dd = d[:, i_idx] - d[:, t_idx]
+                dr = d[:, i_idx] / np.where(d[:, t_idx] == 0, np.nan, d[:, t_idx])
+                dlo, dhi = percentile_interval(dd, options.ci_level)
+                rlo, rhi = percentile_interval(dr, options.ci_level)
+            else:
+                dlo = dhi = rlo = rhi = np.full(len(rows), np.nan)
+        for pos, k in enumerate(rows):
+            intervals[f"{metric}:{k}"] = (diff[pos], dlo[pos], dhi[pos], ratio[pos], rlo[pos], rhi[pos])
     keys = [k for k, (_, p) in tests.items() if p is not None]
-    adjusted = dict(
-        zip(
-            keys,
-            adjust_pvalues(np.array([tests[k][1] for k in keys]), options.correction),
-            strict=True,
-        )
-    )
+    p_raw = np.array([tests[k][1] for k in keys], dtype=float)
+    adjusted = dict(zip(keys, adjust_pvalues(p_raw, options.correction), strict=True))
     out = []
-    for r in rows:
-        key = r.pop("key")
-        test, p = tests[key]
-        p_adj = adjusted.get(key)
+    for k, (metric, dim, i, target, is_group) in enumerate(pairs):
+        diff, dlo, dhi, ratio, rlo, rhi = intervals[f"{metric}:{k}"]
+        test, p = tests[(metric, i)]
+        p_adj = adjusted.get((metric, i))
+        four_fifths = None
+        if metric == "selection_rate" and is_group and np.isfinite(ratio):
+            four_fifths = bool(ratio < 0.8)
         out.append(
             Disparity(
-                **r,
+                metric=metric,
+                dimension=list(dim),
+                slice=index.slices[i].attributes,
+                reference=index.slices[target].attributes if is_group else "overall",
+                n_denominator=_denominator(stats, i, metric),
+                difference=_estimate(diff, dlo, dhi),
+                ratio=_estimate(ratio, rlo, rhi),
                 test=test,  # type: ignore[arg-type]
                 p_value=p,
                 p_adjusted=None if p_adj is None else float(p_adj),
                 significant=bool(p_adj is not None and p_adj < options.alpha),
+                four_fifths_flag=four_fifths,
             )
         )
     return out

@@ -77,24 +77,37 @@ def _is_binnable(series: pd.Series) -> bool:
     )
 
 
-def attribute_labels(
-    series: pd.Series, *, name: str, edges: list[float] | None, n_quantiles: int
-) -> tuple[pd.Series, list[str] | None]:
-    """Each row's group label for one attribute, and the bin names if it was binned."""
+def attribute_codes(
+    series: pd.Series, *, edges: list[float] | None, n_quantiles: int
+) -> tuple[np.ndarray, list[str], list[str] | None]:
+    """Each row's group code for one attribute, the groups' labels, and bin names if binned.
+
+    Categorical values are sorted by label; bins keep their order; missing values form
+    the group "(missing)", last. Only groups that occur are kept.
+    """
     if edges is not None or _is_binnable(series):
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
         if edges is None:
             edges = quantile_edges(values, n_quantiles)
-        names = bin_labels(edges)
-        idx = np.searchsorted(np.asarray(edges), values, side="right")
-        labels = np.asarray(names, dtype=object)[np.clip(idx, 0, len(names) - 1)]
-        labels[~np.isfinite(values)] = MISSING_LABEL
-        return pd.Series(labels, index=series.index), names
-    if pd.api.types.is_float_dtype(series) and series.dropna().eq(series.dropna().round()).all():
-        as_str = series.map(lambda v: MISSING_LABEL if pd.isna(v) else str(int(v)))
+        bin_names = bin_labels(edges)
+        codes = np.searchsorted(np.asarray(edges), values, side="right").astype(np.int64)
+        codes[~np.isfinite(values)] = len(bin_names)
+        labels = [*bin_names, MISSING_LABEL]
     else:
-        as_str = series.astype(object).where(series.notna(), MISSING_LABEL).astype(str).str.strip()
-    return as_str, None
+        bin_names = None
+        raw, uniques = pd.factorize(series, use_na_sentinel=True)
+        names = [
+            str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+            for v in uniques
+        ]
+        distinct, remap = np.unique(np.asarray(names, dtype=str), return_inverse=True)
+        labels = [str(x) for x in distinct] + [MISSING_LABEL]
+        table = np.append(np.asarray(remap, dtype=np.int64).ravel(), len(distinct))
+        codes = table[raw]  # the sentinel -1 picks the last entry: missing
+    present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
+    compress = np.full(len(labels), -1, dtype=np.int64)
+    compress[present] = np.arange(len(present))
+    return compress[codes], [labels[i] for i in present], bin_names
 
 
 def build_slices(
@@ -117,17 +130,12 @@ def build_slices(
     uniques: list[np.ndarray] = []
     bin_names: dict[str, list[str]] = {}
     for attr in attributes:
-        labels, names = attribute_labels(
-            frame[attr], name=attr, edges=bins.get(attr), n_quantiles=n_quantiles
+        code, labels, names = attribute_codes(
+            frame[attr], edges=bins.get(attr), n_quantiles=n_quantiles
         )
         if names is not None:
             bin_names[attr] = names
-            order = [*names, MISSING_LABEL]
-            cat = pd.Categorical(labels, categories=[o for o in order if (labels == o).any()])
-            code, uniq = cat.codes.astype(np.int64), np.asarray(cat.categories, dtype=object)
-        else:
-            code, uniq = pd.factorize(labels, sort=True)
-            uniq = np.asarray(uniq, dtype=object)
+        uniq = np.asarray(labels, dtype=object)
         if len(uniq) > MAX_CATEGORIES:
             raise DataError(
                 f"the protected attribute has {len(uniq)} distinct values (more than "
@@ -141,7 +149,13 @@ def build_slices(
     combined = np.zeros(len(frame), dtype=np.int64)
     for code, uniq in zip(codes, uniques, strict=True):
         combined = combined * len(uniq) + code
-    fine_keys, fine_codes = np.unique(combined, return_inverse=True)
+    radix = int(np.prod([len(u) for u in uniques], dtype=np.float64))
+    if radix <= 4 * len(frame) + 1024:  # O(n) compression when the code space is small
+        present = np.bincount(combined, minlength=radix) > 0
+        fine_keys = np.flatnonzero(present)
+        fine_codes = (np.cumsum(present) - 1)[combined]
+    else:
+        fine_keys, fine_codes = np.unique(combined, return_inverse=True)
     n_fine = len(fine_keys)
     # decode each fine group's code per attribute
     fine_attr_codes = np.zeros((n_fine, len(attributes)), dtype=np.int64)
