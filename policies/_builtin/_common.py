@@ -1,0 +1,170 @@
+"""Small helpers shared by the built-in checks: reading evidence defensively, wording."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from compliance.evidence.fairness import FairnessSection, SliceResult
+
+METRIC_WORDS = {
+    "selection_rate": "selection rate",
+    "true_positive_rate": "true positive rate",
+    "false_positive_rate": "false positive rate",
+    "true_negative_rate": "true negative rate",
+    "false_negative_rate": "false negative rate",
+    "precision": "precision",
+    "negative_predictive_value": "negative predictive value",
+    "false_discovery_rate": "false discovery rate",
+    "false_omission_rate": "false omission rate",
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "roc_auc": "ROC AUC",
+    "brier_score": "Brier score",
+    "expected_calibration_error": "expected calibration error",
+    "mean_absolute_error": "mean absolute error",
+    "root_mean_squared_error": "root mean squared error",
+    "mean_prediction": "mean prediction",
+}
+
+
+def words(metric: str) -> str:
+    return METRIC_WORDS.get(metric, metric.replace("_", " "))
+
+
+def slice_name(attributes: Mapping[str, str]) -> str:
+    """`{'sex': 'Female', 'race': 'Black'}` → `sex=Female, race=Black`."""
+    return ", ".join(f"{k}={v}" for k, v in attributes.items()) or "everyone"
+
+
+def dimension_of(attributes: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(sorted(attributes))
+
+
+def num(value: float | None, digits: int = 3) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{100 * value:.{digits}f}%"
+
+
+def listing(items: list[str], limit: int = 6) -> str:
+    if len(items) <= limit:
+        return "; ".join(items)
+    return "; ".join(items[:limit]) + f"; and {len(items) - limit} more"
+
+
+def judged_slices(fairness: FairnessSection, *, include_intersections: bool) -> list[SliceResult]:
+    """Protected slices (single attributes, and intersections when asked), overall excluded."""
+    out = []
+    for s in fairness.slices:
+        if not s.attributes:
+            continue
+        if len(s.attributes) > 1 and not include_intersections:
+            continue
+        out.append(s)
+    return out
+
+
+def metric_value(s: SliceResult, metric: str) -> float | None:
+    est = s.metrics.get(metric)
+    return None if est is None else est.value
+
+
+def selected_count(s: SliceResult) -> int | None:
+    """How many of the slice were predicted positive (selected)."""
+    c = s.counts
+    if "tp" in c and "fp" in c:
+        return int(c["tp"]) + int(c["fp"])
+    for key in ("selected", "predicted_positive", "n_selected"):
+        if key in c:
+            return int(c[key])
+    rate = metric_value(s, "selection_rate")
+    if rate is None:
+        return None
+    return round(rate * s.n)
+
+
+def positive_label_count(s: SliceResult) -> int | None:
+    """How many of the slice carry the positive label."""
+    c = s.counts
+    if "tp" in c and "fn" in c:
+        return int(c["tp"]) + int(c["fn"])
+    for key in ("positives", "label_positive", "n_positive"):
+        if key in c:
+            return int(c[key])
+    return None
+
+
+def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    """Two-sided p-value of the pooled two-proportion z-test (no scipy: the gate stays light)."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    p = (x1 + x2) / (n1 + n2)
+    var = p * (1 - p) * (1 / n1 + 1 / n2)
+    if var <= 0:
+        return 1.0
+    z = (x1 / n1 - x2 / n2) / math.sqrt(var)
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def holm(pvalues: list[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values, None kept in place."""
+    indexed = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    m = len(indexed)
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def section_items(obj: Any, *names: str) -> list[dict[str, Any]] | None:
+    """The first present, non-None attribute of `obj` among `names`, as a list of dicts.
+
+    Evidence sections grow as other engines land; a check reads them by name and treats
+    an absent section as missing evidence instead of failing.
+    """
+    if obj is None:
+        return None
+    for name in names:
+        value = getattr(obj, name, None)
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            return [_as_dict(v) for v in value]
+        return [_as_dict(value)]
+    return None
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if hasattr(value, "model_dump"):
+        dumped = value.model_dump()
+        return dumped if isinstance(dumped, dict) else {"value": dumped}
+    if isinstance(value, dict):
+        return value
+    return {"value": value}
+
+
+def first_number(item: Mapping[str, Any], *keys: str) -> float | None:
+    """The first key of `item` holding a finite number (an Estimate's value counts)."""
+    for key in keys:
+        v = item.get(key)
+        if isinstance(v, Mapping):
+            v = v.get("value")
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, int | float) and math.isfinite(v):
+            return float(v)
+    return None
+
+
+def names(items: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [str(i.get("name") or i.get("attack") or i.get("attribute") or "?") for i in items]

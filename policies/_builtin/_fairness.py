@@ -1,0 +1,490 @@
+"""Fairness checks: Veritas parity (FEAT F1), data and model review (F3), the EEOC
+four-fifths rule, and the NYC Local Law 144 impact ratios."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from policies._builtin._common import (
+    dimension_of,
+    holm,
+    judged_slices,
+    listing,
+    metric_value,
+    num,
+    pct,
+    positive_label_count,
+    selected_count,
+    slice_name,
+    two_proportion_p,
+    words,
+)
+from policies._registry import CheckContext, Options, Outcome, check
+
+NO_FAIRNESS = "The assessment holds no fairness evidence: run `compliance assess` with --protected."
+
+
+class ParityParams(Options):
+    metric: str | None = None
+    """The metric to compare; default: the primary metric the Veritas tree chose."""
+    against: Literal["reference", "overall"] = "reference"
+    include_intersections: bool = True
+    min_denominator: int | None = None
+    """A slice whose metric rests on fewer rows (e.g. actual positives, for the true positive
+    rate) is too small to judge; default: the assessment's minimum slice size."""
+
+
+class ParityThresholds(Options):
+    max_difference: float = 0.10
+    """Largest accepted absolute gap between a slice and its reference."""
+    min_ratio: float | None = None
+    """Smallest accepted ratio slice/reference; off by default."""
+
+
+@check(
+    "fairness.primary_metric_parity",
+    params=ParityParams,
+    thresholds=ParityThresholds,
+    summary="The primary fairness metric is within threshold of the reference for every slice.",
+)
+def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThresholds) -> Outcome:
+    fairness = ctx.assessment.fairness
+    if fairness is None:
+        return Outcome("insufficient_data", NO_FAIRNESS)
+    metric = p.metric or fairness.primary_metric
+    if metric is None:
+        return Outcome(
+            "insufficient_data",
+            "No primary fairness metric was chosen (no Veritas metric selection in the "
+            "evidence) and the pack names none.",
+        )
+    by_attrs = {tuple(sorted(s.attributes.items())): s for s in fairness.slices}
+    min_den = p.min_denominator if p.min_denominator is not None else fairness.min_slice_size
+    rows: list[dict[str, Any]] = []
+    failing: list[dict[str, str]] = []
+    fail_text: list[str] = []
+    uncertain = 0
+    for d in fairness.disparities:
+        if d.metric != metric:
+            continue
+        is_overall = d.reference == "overall"
+        if (p.against == "overall") != is_overall:
+            continue
+        if len(d.slice) > 1 and not p.include_intersections:
+            continue
+        s = by_attrs.get(tuple(sorted(d.slice.items())))
+        n = s.n if s is not None else None
+        diff = d.difference
+        row: dict[str, Any] = {
+            "slice": dict(d.slice),
+            "reference": d.reference,
+            "n": n,
+            "n_denominator": d.n_denominator,
+            "value": None if s is None else metric_value(s, metric),
+            "difference": diff.value,
+            "difference_ci": [diff.ci_low, diff.ci_high],
+            "ratio": d.ratio.value,
+            "p_adjusted": d.p_adjusted,
+        }
+        too_few = d.n_denominator is not None and d.n_denominator < min_den
+        if (s is not None and s.status != "ok") or diff.value is None or too_few:
+            row["verdict"] = "insufficient_data"
+            rows.append(row)
+            continue
+        outside = abs(diff.value) > t.max_difference
+        if t.min_ratio is not None and d.ratio.value is not None and d.ratio.value < t.min_ratio:
+            outside = True
+        crosses = (
+            diff.ci_low is not None
+            and diff.ci_high is not None
+            and (diff.ci_low < -t.max_difference or diff.ci_high > t.max_difference)
+        )
+        row["verdict"] = "fail" if outside else "pass"
+        row["ci_crosses_threshold"] = bool(crosses)
+        rows.append(row)
+        if outside:
+            failing.append(dict(d.slice))
+            fail_text.append(
+                f"{slice_name(d.slice)} ({num(diff.value, 2)}, CI {num(diff.ci_low, 2)} to "
+                f"{num(diff.ci_high, 2)}, n={n})"
+            )
+        elif crosses:
+            uncertain += 1
+    compared = {tuple(sorted(r["slice"].items())) for r in rows}
+    for s in judged_slices(fairness, include_intersections=p.include_intersections):
+        if s.status != "ok" and tuple(sorted(s.attributes.items())) not in compared:
+            rows.append({
+                "slice": dict(s.attributes), "reference": None, "n": s.n,
+                "n_denominator": None, "value": metric_value(s, metric), "difference": None,
+                "difference_ci": [None, None], "ratio": None, "p_adjusted": None,
+                "verdict": "insufficient_data",
+            })  # fmt: skip
+    judged = [r for r in rows if r["verdict"] != "insufficient_data"]
+    small = len(rows) - len(judged)
+    measured = {
+        "metric": metric, "against": p.against, "min_denominator": min_den,
+        "slices": rows, "judged": len(judged),
+    }  # fmt: skip
+    what = words(metric)
+    ref_words = "the reference group" if p.against == "reference" else "the whole population"
+    if not rows:
+        return Outcome(
+            "insufficient_data",
+            f"The evidence holds no comparison of the {what} against {ref_words}.",
+            measured,
+        )
+    if not judged:
+        return Outcome(
+            "insufficient_data",
+            f"All {len(rows)} slices are too small to judge the {what}.",
+            measured,
+        )
+    tail = f"; {small} slice(s) too small to judge" if small else ""
+    if failing:
+        return Outcome(
+            "fail",
+            f"The {what} of {len(failing)} of {len(judged)} slices differs from {ref_words} by "
+            f"more than {t.max_difference:g}: {listing(fail_text)}{tail}.",
+            measured,
+            failing,
+        )
+    worst = max(judged, key=lambda r: abs(r["difference"]))
+    text = (
+        f"The {what} of every one of the {len(judged)} judged slices is within "
+        f"{t.max_difference:g} of {ref_words} (largest gap {num(worst['difference'], 3)} for "
+        f"{slice_name(worst['slice'])}){tail}."
+    )
+    if uncertain:
+        return Outcome(
+            "warn",
+            text + f" For {uncertain} slice(s) the confidence interval reaches past the "
+            "threshold, so a gap that large cannot be ruled out.",
+            measured,
+        )
+    return Outcome("pass", text, measured)
+
+
+class ReviewParams(Options):
+    performance_metric: str = "balanced_accuracy"
+    include_intersections: bool = False
+
+
+class ReviewThresholds(Options):
+    min_share: float = 0.02
+    """Groups under this share of the data are flagged as under-represented."""
+    min_base_rate_ratio: float = 0.5
+    """Smallest accepted ratio of positive-label rates between groups of one attribute."""
+    max_performance_gap: float = 0.05
+    """Largest accepted gap between a group's performance and the overall performance."""
+    max_calibration_error: float = 0.05
+    """Largest accepted expected calibration error within a group."""
+
+
+@check(
+    "fairness.data_model_review",
+    params=ReviewParams,
+    thresholds=ReviewThresholds,
+    summary="Representation, label balance, per-group performance and calibration.",
+)
+def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -> Outcome:
+    fairness = ctx.assessment.fairness
+    if fairness is None:
+        return Outcome("insufficient_data", NO_FAIRNESS)
+    total = fairness.overall.n
+    overall_perf = metric_value(fairness.overall, p.performance_metric)
+    groups: list[dict[str, Any]] = []
+    issues: list[str] = []
+    flagged: list[dict[str, str]] = []
+    base_rates: dict[tuple[str, ...], list[tuple[str, float]]] = {}
+    has_calibration = False
+    for s in judged_slices(fairness, include_intersections=p.include_intersections):
+        share = s.n / total if total else None
+        positives = positive_label_count(s)
+        base_rate = positives / s.n if positives is not None and s.n else None
+        perf = metric_value(s, p.performance_metric)
+        gap = perf - overall_perf if perf is not None and overall_perf is not None else None
+        ece = metric_value(s, "expected_calibration_error")
+        has_calibration = has_calibration or ece is not None
+        row = {
+            "slice": dict(s.attributes), "n": s.n, "share": share, "base_rate": base_rate,
+            p.performance_metric: perf, "performance_gap": gap, "calibration_error": ece,
+            "status": s.status,
+        }  # fmt: skip
+        groups.append(row)
+        name = slice_name(s.attributes)
+        problems = []
+        if share is not None and share < t.min_share:
+            problems.append(f"{name} is {pct(share)} of the data")
+        if s.status == "ok" and gap is not None and gap < -t.max_performance_gap:
+            problems.append(f"{name} {words(p.performance_metric)} {num(gap, 3)} below overall")
+        if s.status == "ok" and ece is not None and ece > t.max_calibration_error:
+            problems.append(f"{name} calibration error {num(ece, 3)}")
+        if problems:
+            flagged.append(dict(s.attributes))
+            issues.extend(problems)
+        if base_rate is not None and s.status == "ok":
+            base_rates.setdefault(dimension_of(s.attributes), []).append((name, base_rate))
+    balance = []
+    for dim, rates in base_rates.items():
+        lo = min(rates, key=lambda r: r[1])
+        hi = max(rates, key=lambda r: r[1])
+        ratio = lo[1] / hi[1] if hi[1] > 0 else None
+        balance.append({"dimension": list(dim), "lowest": lo[0], "highest": hi[0], "ratio": ratio})
+        if ratio is not None and ratio < t.min_base_rate_ratio:
+            issues.append(
+                f"positive labels: {lo[0]} {pct(lo[1])} against {hi[0]} {pct(hi[1])} "
+                f"(ratio {num(ratio, 2)})"
+            )
+    measured: dict[str, Any] = {
+        "overall_n": total,
+        "overall_" + p.performance_metric: overall_perf,
+        "groups": groups,
+        "label_balance": balance,
+        "calibration_assessed": has_calibration,
+    }
+    if not groups:
+        return Outcome("insufficient_data", "The evidence holds no protected slices.", measured)
+    note = "" if has_calibration else " Calibration was not assessed (no scores in the evidence)."
+    if issues:
+        return Outcome(
+            "warn",
+            f"Review of {len(groups)} groups found {len(issues)} point(s) to examine: "
+            f"{listing(issues)}.{note}",
+            measured,
+            flagged,
+        )
+    return Outcome(
+        "pass",
+        f"All {len(groups)} groups are represented, labelled, served and calibrated within "
+        f"the thresholds.{note}",
+        measured,
+    )
+
+
+class RatioParams(Options):
+    metric: str = "selection_rate"
+    include_intersections: bool = False
+    alpha: float = 0.05
+    correction: Literal["holm", "none"] = "holm"
+
+
+class FourFifthsThresholds(Options):
+    min_ratio: float = 0.8
+
+
+def _rate_table(
+    ctx: CheckContext, metric: str, include_intersections: bool
+) -> dict[tuple[str, ...], list[Any]] | None:
+    fairness = ctx.assessment.fairness
+    if fairness is None:
+        return None
+    table: dict[tuple[str, ...], list[Any]] = {}
+    for s in judged_slices(fairness, include_intersections=include_intersections):
+        table.setdefault(dimension_of(s.attributes), []).append(s)
+    return table
+
+
+@check(
+    "fairness.four_fifths",
+    params=RatioParams,
+    thresholds=FourFifthsThresholds,
+    summary="EEOC four-fifths rule on selection rates, with a significance test beside it.",
+)
+def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> Outcome:
+    table = _rate_table(ctx, p.metric, p.include_intersections)
+    if table is None:
+        return Outcome("insufficient_data", NO_FAIRNESS)
+    rows: list[dict[str, Any]] = []
+    for dim, slices in table.items():
+        rated = [s for s in slices if s.status == "ok" and metric_value(s, p.metric) is not None]
+        if len(rated) < 2:
+            continue
+        top = max(rated, key=lambda s: metric_value(s, p.metric) or 0.0)
+        top_rate = metric_value(top, p.metric)
+        top_sel = selected_count(top)
+        for s in slices:
+            rate = metric_value(s, p.metric)
+            row: dict[str, Any] = {
+                "dimension": list(dim), "slice": dict(s.attributes), "n": s.n, "rate": rate,
+                "highest": dict(top.attributes), "highest_rate": top_rate,
+            }  # fmt: skip
+            if s is top or s.status != "ok" or rate is None:
+                row["ratio"] = 1.0 if s is top else None
+                row["p_value"] = None
+                row["verdict"] = "reference" if s is top else "insufficient_data"
+                rows.append(row)
+                continue
+            row["ratio"] = rate / top_rate if top_rate else None
+            sel = selected_count(s)
+            row["p_value"] = (
+                two_proportion_p(sel, s.n, top_sel, top.n)
+                if sel is not None and top_sel is not None
+                else None
+            )
+            rows.append(row)
+    tested = [r for r in rows if r.get("verdict") is None]
+    adjusted = (
+        holm([r["p_value"] for r in tested])
+        if p.correction == "holm"
+        else [r["p_value"] for r in tested]
+    )
+    failing: list[dict[str, str]] = []
+    fail_text: list[str] = []
+    warn_text: list[str] = []
+    for r, p_adj in zip(tested, adjusted, strict=True):
+        r["p_adjusted"] = p_adj
+        below = r["ratio"] is not None and r["ratio"] < t.min_ratio
+        significant = p_adj is not None and p_adj < p.alpha
+        r["below_four_fifths"] = below
+        r["significant"] = significant
+        desc = (
+            f"{slice_name(r['slice'])} ratio {num(r['ratio'], 2)} (p={num(p_adj, 4)}, n={r['n']})"
+        )
+        if below and significant:
+            r["verdict"] = "fail"
+            failing.append(r["slice"])
+            fail_text.append(desc)
+        elif below or significant:
+            r["verdict"] = "warn"
+            warn_text.append(
+                desc + (" below 4/5, not significant" if below else " significant, above 4/5")
+            )
+        else:
+            r["verdict"] = "pass"
+    measured = {
+        "metric": p.metric,
+        "comparisons": rows,
+        "alpha": p.alpha,
+        "correction": p.correction,
+    }
+    what = words(p.metric)
+    if not tested:
+        return Outcome(
+            "insufficient_data",
+            f"No group could be compared on the {what} (too few judged groups per attribute).",
+            measured,
+        )
+    if failing:
+        return Outcome(
+            "fail",
+            f"The {what} of {len(failing)} group(s) is under four fifths of the highest group "
+            f"in its attribute and the difference is statistically significant: "
+            f"{listing(fail_text)}.",
+            measured,
+            failing,
+        )
+    if warn_text:
+        return Outcome(
+            "warn",
+            f"No group fails both the four-fifths rule and the significance test, but "
+            f"{len(warn_text)} fail one: {listing(warn_text)}.",
+            measured,
+        )
+    return Outcome(
+        "pass",
+        f"Every one of the {len(tested)} groups has a {what} of at least four fifths of the "
+        "highest group in its attribute, and no difference is significant.",
+        measured,
+    )
+
+
+class ImpactParams(Options):
+    include_intersections: bool = True
+    exclude_below_share: float = 0.02
+    unknown_values: tuple[str, ...] = ("(missing)", "", "unknown", "nan", "none", "missing", "?")
+
+
+class ImpactThresholds(Options):
+    min_impact_ratio: float = 0.8
+    """Local Law 144 sets no pass mark; ratios below this are flagged for the auditor."""
+
+
+@check(
+    "fairness.impact_ratios",
+    params=ImpactParams,
+    thresholds=ImpactThresholds,
+    summary="NYC Local Law 144 selection rates and impact ratios per category.",
+)
+def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Outcome:
+    fairness = ctx.assessment.fairness
+    if fairness is None:
+        return Outcome("insufficient_data", NO_FAIRNESS)
+    if fairness.task != "binary":
+        return Outcome(
+            "insufficient_data",
+            "A regression model needs scoring rates (the share scoring above the median), "
+            "which the fairness evidence does not hold.",
+        )
+    total = fairness.overall.n
+    unknown_labels = {u.lower() for u in p.unknown_values}
+    table = _rate_table(ctx, "selection_rate", p.include_intersections) or {}
+    dimensions: list[dict[str, Any]] = []
+    flagged: list[dict[str, str]] = []
+    low_text: list[str] = []
+    for dim, slices in sorted(table.items(), key=lambda kv: (len(kv[0]), kv[0])):
+        categories: list[dict[str, Any]] = []
+        known_n = 0
+        unknown_slices_n = 0
+        for s in slices:
+            is_unknown = any(
+                str(v).strip().lower() in unknown_labels for v in s.attributes.values()
+            )
+            share = s.n / total if total else 0.0
+            if is_unknown:
+                unknown_slices_n += s.n
+            else:
+                known_n += s.n
+            categories.append({
+                "category": dict(s.attributes), "n": s.n, "share": share,
+                "selected": selected_count(s), "selection_rate": metric_value(s, "selection_rate"),
+                "excluded": is_unknown or share < p.exclude_below_share,
+                "unknown": is_unknown, "impact_ratio": None,
+            })  # fmt: skip
+        eligible = [c for c in categories if not c["excluded"] and c["selection_rate"] is not None]
+        top = max(eligible, key=lambda c: c["selection_rate"]) if eligible else None
+        for c in categories:
+            if top is not None and not c["excluded"] and c["selection_rate"] is not None:
+                c["impact_ratio"] = (
+                    c["selection_rate"] / top["selection_rate"] if top["selection_rate"] else None
+                )
+                if c["impact_ratio"] is not None and c["impact_ratio"] < t.min_impact_ratio:
+                    flagged.append(c["category"])
+                    low_text.append(f"{slice_name(c['category'])} {num(c['impact_ratio'], 2)}")
+        dimensions.append({
+            "dimension": list(dim),
+            "highest": None if top is None else top["category"],
+            "categories": categories,
+            "excluded": [c["category"] for c in categories if c["excluded"]],
+            "unknown_count": max(total - known_n, 0),
+        })  # fmt: skip
+    measured = {
+        "overall_n": total,
+        "dimensions": dimensions,
+        "exclude_below_share": p.exclude_below_share,
+    }
+    if not dimensions:
+        return Outcome("insufficient_data", "The evidence holds no protected categories.", measured)
+    unknown = ", ".join(
+        f"{'×'.join(d['dimension'])}: {d['unknown_count']}"
+        for d in dimensions
+        if len(d["dimension"]) == 1
+    )
+    excluded = sum(len(d["excluded"]) for d in dimensions)
+    tail = (
+        f" Records with unknown category: {unknown}. {excluded} categor(ies) under "
+        f"{pct(p.exclude_below_share, 0)} of the data were left out of the ratios but are reported."
+    )
+    if low_text:
+        return Outcome(
+            "warn",
+            f"{len(low_text)} categor(ies) have an impact ratio under {t.min_impact_ratio:g}: "
+            f"{listing(low_text)}.{tail}",
+            measured,
+            flagged,
+        )
+    return Outcome(
+        "pass",
+        f"Every category's impact ratio is at least {t.min_impact_ratio:g} of the highest "
+        f"selection rate in its dimension.{tail}",
+        measured,
+    )

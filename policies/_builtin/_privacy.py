@@ -1,0 +1,252 @@
+"""Privacy checks: membership inference at low FPR, the empirical epsilon, attribute
+inference over imputation, inversion recognisability, and a DP reference recorded.
+
+Each reads the privacy evidence by name and says what is missing when an attack was not run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies._builtin._common import first_number, listing, num, pct, section_items
+from policies._registry import CheckContext, NoOptions, Options, Outcome, check
+
+RUN_HINT = "run `compliance assess` with --train, --population and --attacks {}"
+
+
+def _privacy(ctx: CheckContext) -> Any:
+    return ctx.assessment.privacy
+
+
+def _membership(ctx: CheckContext) -> list[dict[str, Any]]:
+    return section_items(_privacy(ctx), "membership") or []
+
+
+class MembershipThresholds(Options):
+    max_tpr_at_1pct_fpr: float = 0.03
+    """Largest accepted true-positive rate of any attack at 1% false positives (random: 1%)."""
+    max_tpr_at_01pct_fpr: float = 0.005
+    """Largest accepted true-positive rate at 0.1% false positives (random: 0.1%)."""
+
+
+@check(
+    "privacy.membership_tpr",
+    thresholds=MembershipThresholds,
+    summary="Membership inference: TPR at 1% and 0.1% FPR of the strongest attack.",
+)
+def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> Outcome:
+    attacks = _membership(ctx)
+    if not attacks:
+        return Outcome(
+            "insufficient_data",
+            "No membership-inference evidence: " + RUN_HINT.format("membership") + ".",
+        )
+    limits = {"0.01": t.max_tpr_at_1pct_fpr, "0.001": t.max_tpr_at_01pct_fpr}
+    rows = []
+    over: list[str] = []
+    for a in attacks:
+        tpr = a.get("tpr_at_fpr") or {}
+        cis = a.get("tpr_at_fpr_ci") or {}
+        row: dict[str, Any] = {
+            "attack": a.get("name"), "auc": a.get("auc"),
+            "n_members": a.get("n_members"), "n_nonmembers": a.get("n_nonmembers"),
+        }  # fmt: skip
+        for fpr, limit in limits.items():
+            value = tpr.get(fpr)
+            ci = cis.get(fpr) or {}
+            row[f"tpr_at_{fpr}"] = value
+            row[f"tpr_at_{fpr}_ci"] = [ci.get("ci_low"), ci.get("ci_high")]
+            if value is not None and value > limit:
+                over.append(
+                    f"{a.get('name')} catches {pct(value, 2)} of members at "
+                    f"{pct(float(fpr), 1)} FPR (limit {pct(limit, 2)})"
+                )
+        rows.append(row)
+    measured = {"attacks": rows}
+    judged = [r for r in rows if r["tpr_at_0.01"] is not None or r["tpr_at_0.001"] is not None]
+    if not judged:
+        return Outcome(
+            "insufficient_data", "The membership attacks report no TPR at low FPR.", measured
+        )
+    if over:
+        return Outcome(
+            "fail",
+            f"Membership inference succeeds beyond the threshold: {listing(over)}.",
+            measured,
+        )
+    best1 = max((r["tpr_at_0.01"] or 0.0) for r in judged)
+    best01 = max((r["tpr_at_0.001"] or 0.0) for r in judged)
+    return Outcome(
+        "pass",
+        f"The strongest of {len(judged)} membership attacks catches at most {pct(best1, 2)} of "
+        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR, within the thresholds.",
+        measured,
+    )
+
+
+class EpsilonThresholds(Options):
+    max_epsilon_lower_bound: float = 1.0
+    """Largest accepted empirical lower bound on epsilon (0 means no leakage shown)."""
+
+
+@check(
+    "privacy.empirical_epsilon",
+    thresholds=EpsilonThresholds,
+    summary="The empirical lower bound on epsilon from membership inference.",
+)
+def empirical_epsilon(ctx: CheckContext, p: NoOptions, t: EpsilonThresholds) -> Outcome:
+    attacks = _membership(ctx)
+    bounds: list[tuple[Any, float, Any]] = [
+        (a.get("name"), float(a["epsilon_lower_bound"]), a.get("epsilon_confidence"))
+        for a in attacks
+        if a.get("epsilon_lower_bound") is not None
+    ]
+    measured: dict[str, Any] = {
+        "bounds": [{"attack": n, "epsilon_lower_bound": e, "confidence": c} for n, e, c in bounds]
+    }
+    if not bounds:
+        return Outcome(
+            "insufficient_data",
+            "No empirical epsilon in the evidence: " + RUN_HINT.format("membership") + ".",
+            measured,
+        )
+    name, eps, conf = max(bounds, key=lambda b: b[1])
+    level = f" at {pct(conf, 0)} confidence" if conf else ""
+    measured["max"] = eps
+    if eps > t.max_epsilon_lower_bound:
+        return Outcome(
+            "fail",
+            f"The {name} attack proves epsilon is at least {num(eps, 2)}{level}, above the "
+            f"accepted {t.max_epsilon_lower_bound:g}.",
+            measured,
+        )
+    return Outcome(
+        "pass",
+        f"The largest empirical lower bound on epsilon is {num(eps, 2)}{level} ({name}), within "
+        f"the accepted {t.max_epsilon_lower_bound:g}.",
+        measured,
+    )
+
+
+class AttributeThresholds(Options):
+    max_advantage: float = 0.02
+    """Largest accepted accuracy gain of the attack over the imputation baseline."""
+
+
+@check(
+    "privacy.attribute_inference",
+    thresholds=AttributeThresholds,
+    summary="Attribute inference: advantage over an imputation baseline.",
+)
+def attribute_inference(ctx: CheckContext, p: NoOptions, t: AttributeThresholds) -> Outcome:
+    items = section_items(_privacy(ctx), "attribute") or []
+    if not items:
+        return Outcome(
+            "insufficient_data",
+            "No attribute-inference evidence: " + RUN_HINT.format("attribute") + ".",
+        )
+    rows, over, failing = [], [], []
+    for it in items:
+        adv = it.get("advantage") or {}
+        value = first_number(it, "advantage")
+        lo = adv.get("ci_low") if isinstance(adv, dict) else None
+        rows.append({"attribute": it.get("attribute"), "advantage": value, "advantage_ci_low": lo,
+                     "advantage_ci_high": adv.get("ci_high") if isinstance(adv, dict) else None,
+                     "n_records": it.get("n_records")})  # fmt: skip
+        # A finding only when the interval excludes the threshold's side of zero.
+        if value is not None and value > t.max_advantage and (lo is None or lo > 0):
+            over.append(f"{it.get('attribute')} +{pct(value)} (CI low {pct(lo)})")
+            failing.append({"attribute": str(it.get("attribute"))})
+    measured = {"attributes": rows}
+    if over:
+        return Outcome(
+            "fail",
+            f"The model lets an attacker infer {listing(over)} better than imputation from the "
+            f"other columns, beyond the accepted {pct(t.max_advantage)}.",
+            measured,
+            failing,
+        )
+    return Outcome(
+        "pass",
+        f"For {len(rows)} attribute(s) the attack does no better than imputation by more than "
+        f"{pct(t.max_advantage)}.",
+        measured,
+    )
+
+
+class InversionThresholds(Options):
+    max_recognition_over_baseline: float = 0.2
+    """Largest accepted excess of the reconstructions' recognition rate over the class-mean
+    baseline's."""
+
+
+@check(
+    "privacy.inversion",
+    thresholds=InversionThresholds,
+    summary="Model inversion: are reconstructions recognised more often than the baseline's?",
+)
+def inversion(ctx: CheckContext, p: NoOptions, t: InversionThresholds) -> Outcome:
+    items = section_items(_privacy(ctx), "inversion")
+    if not items:
+        return Outcome(
+            "insufficient_data", "No inversion evidence: " + RUN_HINT.format("inversion") + "."
+        )
+    inv = items[0]
+    if inv.get("applicable") is False:
+        return Outcome(
+            "not_applicable",
+            f"Inversion does not apply to this model: {inv.get('reason') or 'no reason given'}.",
+            {"applicable": False},
+        )
+    n = inv.get("n_classes") or 0
+    rate = first_number(inv, "recognition_rate")
+    base = inv.get("baseline_recognised")
+    base_rate = base / n if isinstance(base, int) and n else first_number(inv, "chance_rate")
+    measured = {"recognition_rate": rate, "baseline_rate": base_rate, "n_classes": n,
+                "recognised": inv.get("recognised")}  # fmt: skip
+    if rate is None:
+        return Outcome(
+            "insufficient_data", "The inversion evidence holds no recognition rate.", measured
+        )
+    excess = rate - (base_rate or 0.0)
+    measured["excess"] = excess
+    text = (
+        f"{inv.get('recognised')}/{n} reconstructions were recognised ({pct(rate, 0)}) against "
+        f"{pct(base_rate, 0)} for the baseline. They recover class prototypes, not "
+        "individual records."
+    )
+    if excess > t.max_recognition_over_baseline:
+        return Outcome(
+            "fail",
+            text
+            + f" The excess {pct(excess, 0)} is over {pct(t.max_recognition_over_baseline, 0)}.",
+            measured,
+        )
+    return Outcome("pass", text, measured)
+
+
+@check(
+    "privacy.dp_reference",
+    summary="A differentially private reference model is recorded (privacy-utility trade-off).",
+)
+def dp_reference(ctx: CheckContext, p: NoOptions, t: NoOptions) -> Outcome:
+    items = section_items(_privacy(ctx), "dp_reference") or []
+    if not items:
+        return Outcome(
+            "insufficient_data",
+            "No differentially private reference model recorded: train one with the attack "
+            "suite's DP reference (diffprivlib or opacus) to show the privacy-utility trade-off.",
+        )
+    rows = [{"method": i.get("method"), "epsilon": i.get("epsilon_spent"), "delta": i.get("delta"),
+             "accuracy": i.get("accuracy")} for i in items]  # fmt: skip
+    target = getattr(_privacy(ctx), "target_accuracy", None)
+    best = ", ".join(
+        f"{r['method']} at epsilon {num(r['epsilon'], 2)}: accuracy {pct(r['accuracy'])}"
+        for r in rows
+    )
+    vs = f" (the assessed model: {pct(target)})" if isinstance(target, float) else ""
+    return Outcome(
+        "pass",
+        f"DP reference recorded: {best}{vs}.",
+        {"references": rows, "target_accuracy": target},
+    )
