@@ -441,10 +441,13 @@ def sliceline(
         ub = score_upper_bound(
             ss, se, sm, n=n, average_error=average, alpha=alpha, min_support=min_support
         )
-        ok = np.flatnonzero((ss >= min_support) & (se > 0) & (ss < n) & (ub > threshold()))
+        valid = (ss >= min_support) & (se > 0) & (ss < n)
+        ok = np.flatnonzero(valid & (ub > threshold()))
+        nonlocal pruned
+        pruned += int(valid.sum()) - len(ok)  # their descendants can never make the top k
         return {items[i]: (float(ss[i]), float(se[i]), float(sm[i])) for i in ok}
 
-    parents = keep_as_parents(items1, ss1, se1, max_err)
+    parents = keep_as_parents(items1, ss1, se1, max_err) if max_depth > 1 else {}
     singles = sorted(it[0] for it in parents)
 
     for level in range(2, max_depth + 1):
@@ -522,13 +525,14 @@ def sliceline(
                 sm[idx] = np.where(found, mx[pos_c], 0.0)
         evaluated += len(cand)
         offer(cand, ss, se)
-        parents = keep_as_parents(cand, ss, se, sm)
+        valid_now = int(((ss >= min_support) & (se > 0) & (ss < n)).sum())
+        parents = keep_as_parents(cand, ss, se, sm) if level < max_depth else {}
         per_level.append(
             {
                 "level": level,
                 "candidates": len(bounds),
                 "evaluated": len(cand),
-                "valid": len(parents),
+                "valid": valid_now,
             }
         )
     return SearchResult(
@@ -581,7 +585,10 @@ def wilson_interval(successes: float, n: float, *, level: float = 0.95) -> tuple
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # exact at the ends (rounding would otherwise leave p = 1 just outside)
+    lo = 0.0 if successes <= 0 else max(0.0, min(centre - half, p))
+    hi = 1.0 if successes >= n else min(1.0, max(centre + half, p))
+    return lo, hi
 
 
 def two_proportion_test(
@@ -763,21 +770,26 @@ def _overlaps(
     composition: Mapping[str, GroupShare],
     protected: Sequence[str],
 ) -> bool:
-    """Names a protected attribute, or is concentrated in one protected group.
+    """Names a protected attribute, or lies (nearly) within one protected group.
 
-    Concentrated: the group makes up at least half of the slice and at least 1.5 times
-    its share of all rows.
+    Within: at least 95% of the slice is one group that is at most 80% of all rows
+    ("relationship is Husband" lies within the men); or the group is at least half of
+    the slice and at least 1.5 times its share of all rows.
     """
     if any(f in protected for f in definition):
         return True
-    return any(g.share >= 0.5 and g.share >= 1.5 * g.share_overall for g in composition.values())
+    return any(
+        (g.share >= 0.95 and g.share_overall <= 0.8)
+        or (g.share >= 0.5 and g.share >= 1.5 * g.share_overall)
+        for g in composition.values()
+    )
 
 
 def merge_near_duplicates(
     candidates: Sequence[SliceCandidate],
     masks: Sequence[np.ndarray],
     *,
-    jaccard: float = 0.9,
+    jaccard: float = 0.8,
 ) -> list[tuple[int, list[int]]]:
     """Group slices whose rows overlap by Jaccard >= `jaccard`; keep the most general.
 
@@ -888,7 +900,7 @@ def find_slices(
     bins: Mapping[str, Sequence[float]] | None = None,
     quantile_bins: int = 4,
     ci_level: float = 0.95,
-    merge_jaccard: float = 0.9,
+    merge_jaccard: float = 0.8,
     encoded: EncodedFeatures | None = None,
 ) -> SliceReport:
     """Search the slices where `metric` is worst and report them with their statistics.
