@@ -676,7 +676,9 @@ def _as_number(text: str) -> float | None:
         return None
 
 
-def mask_for_definition(frame: pd.DataFrame, definition: SliceDefinition) -> np.ndarray:
+def mask_for_definition(
+    frame: pd.DataFrame, definition: Mapping[str, str | Sequence[float | None]]
+) -> np.ndarray:
     """Rows of `frame` in the slice: equality on the value as text, or low <= x < high."""
     mask = np.ones(len(frame), dtype=bool)
     for feature, value in definition.items():
