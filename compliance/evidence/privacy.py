@@ -1,4 +1,10 @@
-"""Evidence of the privacy attack suite (owned by the attacks issue; extend freely)."""
+"""Evidence of the privacy attack suite: membership inference, attribute inference,
+model inversion and differential-privacy reference points.
+
+Every figure carries its n; attack figures sit beside their baseline (random guessing for
+membership inference, an imputation model for attribute inference, the class-mean image
+for inversion).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,21 @@ from compliance.evidence._base import Estimate, Frozen
 
 
 class SliceExposure(Frozen):
-    """How exposed one protected group's members are to an attack."""
+    """How exposed one protected group's members are to an attack.
+
+    `tpr_at_fpr` is the share of the group's members caught at the attack's global
+    thresholds for 1% and 0.1% FPR; `fpr_at_threshold` the share of the group's
+    non-members flagged at those thresholds. `insufficient` marks groups too small to judge
+    (their figures are None).
+    """
 
     attributes: dict[str, str]
     n_members: int
     n_nonmembers: int
     auc: float | None
     tpr_at_fpr: dict[str, float | None]
+    fpr_at_threshold: dict[str, float | None] = Field(default_factory=dict)
+    insufficient: bool = False
 
 
 class AttackResult(Frozen):
@@ -27,17 +41,82 @@ class AttackResult(Frozen):
     tpr_at_fpr: dict[str, float | None]
     tpr_at_fpr_ci: dict[str, Estimate] = Field(default_factory=dict)
     epsilon_lower_bound: float | None
+    epsilon_confidence: float | None = None
     n_members: int
     n_nonmembers: int
     reference_models: int
+    reference_family: str | None = None
+    reference_seconds: float | None = None
     seconds: float
+    risk: str | None = None
+    summary: str | None = None
     roc: list[tuple[float, float]] = Field(default_factory=list)
     slices: list[SliceExposure] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+
+
+class AttributeInferenceResult(Frozen):
+    """Inferring one sensitive attribute of training records, against an imputation baseline.
+
+    `advantage` is the attack's accuracy minus the baseline's on the same records, with a
+    paired confidence interval; a finding only when its interval excludes 0.
+    """
+
+    attribute: str
+    n_records: int
+    n_classes: int
+    model_queried: bool
+    attack_accuracy: Estimate
+    attack_balanced_accuracy: float | None
+    baseline_accuracy: Estimate
+    baseline_balanced_accuracy: float | None
+    advantage: Estimate
+    majority_rate: float
+    seconds: float
+    summary: str
+    notes: list[str] = Field(default_factory=list)
+
+
+class InversionResult(Frozen):
+    """Model inversion (MIFace-style reconstruction of one representative input per class)."""
+
+    applicable: bool
+    reason: str | None = None
+    n_classes: int = 0
+    recognised: int = 0
+    recognition_rate: float | None = None
+    chance_rate: float | None = None
+    baseline_recognised: int | None = None
+    evaluator: str | None = None
+    shape: list[int] = Field(default_factory=list)
+    reconstructions: list[list[float]] = Field(default_factory=list)
+    seconds: float = 0.0
+    summary: str | None = None
+
+
+class DPReference(Frozen):
+    """A differentially private model of the same task, for the privacy-utility trade-off."""
+
+    method: str
+    epsilon_target: float
+    epsilon_spent: float
+    delta: float
+    accuracy: float
+    n_train: int
+    n_test: int
+    seconds: float
+    empirical_epsilon_lower_bound: float | None = None
 
 
 class PrivacySection(Frozen):
     """All privacy evidence of one assessment."""
 
     membership: list[AttackResult] = Field(default_factory=list)
+    membership_risk: str | None = None
+    strongest_attack: str | None = None
+    attribute: list[AttributeInferenceResult] = Field(default_factory=list)
+    inversion: InversionResult | None = None
+    dp_reference: list[DPReference] = Field(default_factory=list)
+    target_accuracy: float | None = None
+    seed: int | None = None
     notes: list[str] = Field(default_factory=list)

@@ -1,15 +1,160 @@
-"""The privacy step: runs the attack suite (`attacks`) for the runner."""
+"""The privacy step: runs the attack suite (`attacks`) for the runner.
+
+`--attacks` takes families (`membership`, `attribute`, `inversion`, `dp`) and/or the names
+of single membership attacks (`rmia_online`, `loss`, ...). Membership inference and
+attribute inference need `--train` (the model's training set, the members) and
+`--population` (records of the same distribution the model never saw).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from compliance.errors import InputError
+from compliance.tables import read_table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from compliance.evidence.privacy import PrivacySection
     from compliance.runner import RunContext
 
+DP_EPSILONS = (1.0, 8.0)
+
+
+def _read(path: Path | None, role: str, option: str, ctx: RunContext) -> pd.DataFrame:
+    if path is None:
+        raise InputError(
+            f"the privacy attacks {', '.join(ctx.spec.attacks)} need {option} FILE ({role})",
+            field=option.lstrip("-"),
+            hint="--train is the model's training set; --population holds records of the same "
+            "distribution that the model never saw",
+        )
+    frame = read_table(path)
+    ctx.add_input(path, "members" if role == "the training set" else "population")
+    return frame
+
 
 def run(ctx: RunContext) -> PrivacySection:
-    raise InputError("the privacy attack suite is not available yet", field="attacks")
+    from attacks import (
+        ATTACK_FAMILIES,
+        MEMBERSHIP_ATTACKS,
+        MembershipOptions,
+        TabularEncoder,
+        dp_reference_points,
+        run_attribute_inference,
+        run_inversion,
+        run_membership,
+    )
+    from compliance.evidence.privacy import PrivacySection
+
+    spec = ctx.spec
+    requested = [a.strip() for a in spec.attacks if a.strip()]
+    unknown = [a for a in requested if a not in ATTACK_FAMILIES and a not in MEMBERSHIP_ATTACKS]
+    if unknown:
+        raise InputError(
+            f"unknown attack(s) {', '.join(unknown)}; known: {', '.join(ATTACK_FAMILIES)}, or a "
+            f"membership attack by name ({', '.join(MEMBERSHIP_ATTACKS)})",
+            field="attacks",
+        )
+    single = [a for a in requested if a in MEMBERSHIP_ATTACKS]
+    do_membership = "membership" in requested or bool(single)
+    needs_data = do_membership or "attribute" in requested or "dp" in requested
+    members = population = None
+    if needs_data:
+        members = _read(spec.train, "the training set", "--train", ctx)
+        population = _read(spec.population, "non-members", "--population", ctx)
+    notes: list[str] = []
+    membership = []
+    strongest = risk = None
+    if do_membership:
+        assert members is not None and population is not None
+        outcome = run_membership(
+            ctx.model, members, population, target=spec.target,
+            positive_label=spec.positive_label,
+            attacks=None if "membership" in requested else single,
+            options=MembershipOptions(
+                reference_models=spec.reference_models, seed=spec.seed, jobs=spec.jobs,
+                min_slice_size=spec.min_slice_size,
+            ),
+            protected=spec.protected, recipe=spec.recipe,
+            predictions_column=spec.predictions_column, scores_column=spec.scores_column,
+            members_path=spec.train, population_path=spec.population, progress=ctx.progress,
+        )  # fmt: skip
+        membership, strongest, risk = outcome.results, outcome.strongest, outcome.risk
+        notes += outcome.notes
+    attribute = []
+    if "attribute" in requested:
+        assert members is not None and population is not None
+        if ctx.model is None or not ctx.model.has_proba:
+            notes.append(
+                "Attribute inference needs a model with probability outputs; it did not run."
+            )
+        else:
+            for attr in spec.sensitive or spec.protected:
+                with ctx.progress.step(f"Attribute inference: {attr}"):
+                    attribute.append(
+                        run_attribute_inference(
+                            ctx.model,
+                            members,
+                            population,
+                            target=spec.target,
+                            attribute=attr,
+                            positive_label=spec.positive_label,
+                            seed=spec.seed,
+                        )
+                    )
+    inversion = None
+    if "inversion" in requested:
+        with ctx.progress.step("Model inversion"):
+            X = ctx.frame.drop(columns=[spec.target])
+            if ctx.model is not None and ctx.model.feature_names:
+                X = X[ctx.model.feature_names]
+            numeric = X.select_dtypes("number")
+            inversion = run_inversion(
+                ctx.model, numeric.to_numpy(dtype=float), np.asarray(ctx.y_true, dtype=int),
+                seed=spec.seed,
+            )  # fmt: skip
+    dp_reference = []
+    if "dp" in requested:
+        assert members is not None and population is not None
+        with ctx.progress.step("Differentially private reference models"):
+            features = [c for c in members.columns if c != spec.target and c in ctx.frame.columns]
+            from compliance.labels import encode_binary_target
+
+            y_tr, _ = encode_binary_target(
+                members[spec.target], positive_label=spec.positive_label, path=str(spec.train),
+                field=spec.target,
+            )  # fmt: skip
+            encoder = TabularEncoder.from_public(population[features])
+            methods = ["diffprivlib"]
+            if ctx.model is not None and ctx.model.kind == "torch":
+                methods.append("opacus")
+            dp_reference = dp_reference_points(
+                encoder.transform(members[features]).to_numpy(), y_tr,
+                encoder.transform(ctx.frame[features]).to_numpy(), ctx.y_true,
+                epsilons=DP_EPSILONS, data_norm=encoder.data_norm, methods=methods, seed=spec.seed,
+            )  # fmt: skip
+            notes.append(
+                "DP reference models are encoded with category lists and numeric bounds read "
+                "from the population file (public data), and tested on the evaluation data."
+            )
+    target_accuracy = (
+        round(float(np.mean(np.asarray(ctx.y_pred) == np.asarray(ctx.y_true))), 6)
+        if spec.task == "binary"
+        else None
+    )
+    return PrivacySection(
+        membership=membership,
+        membership_risk=risk,
+        strongest_attack=strongest,
+        attribute=attribute,
+        inversion=inversion,
+        dp_reference=dp_reference,
+        target_accuracy=target_accuracy,
+        seed=spec.seed,
+        notes=notes,
+    )

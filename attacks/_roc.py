@@ -1,0 +1,272 @@
+"""Pure maths of membership-inference evaluation: ROC, TPR at low FPR, epsilon bounds.
+
+Conventions: `is_member` is 0/1 (1 = member), `scores` are higher for "more likely a
+member". Every function is deterministic given its inputs (and `seed` where it splits).
+
+The empirical epsilon lower bound follows the hypothesis-testing view of differential
+privacy: an (eps, delta)-DP training algorithm forces every membership test to satisfy
+TPR <= exp(eps) * FPR + delta (and the same for the complementary test, TNR against FNR).
+So eps >= ln((TPR - delta) / FPR) for any test, and a *lower* confidence bound on TPR
+with an *upper* confidence bound on FPR gives a lower confidence bound on eps. Choosing
+the threshold on the same points the bound is computed on overstates it, so the
+threshold (and direction) is chosen on one half of the evaluation set and the bound is
+computed once, on the other half.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "EpsilonBound",
+    "RocSummary",
+    "clopper_pearson",
+    "epsilon_lower_bound",
+    "roc_curve",
+    "roc_points_for_plot",
+    "summarise_roc",
+    "tpr_at_fpr",
+]
+
+
+def _validate(is_member: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(is_member).astype(bool).ravel()
+    s = np.asarray(scores, dtype=float).ravel()
+    if y.shape != s.shape:
+        raise ValueError(f"is_member has {y.size} entries but scores has {s.size}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores must be finite")
+    return y, s
+
+
+def roc_curve(
+    is_member: np.ndarray, scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every operating point of "member if score >= t": (fpr, tpr, thresholds).
+
+    Starts at (0, 0) with threshold +inf and ends at (1, 1); ties share one point.
+    """
+    y, s = _validate(is_member, scores)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("need at least one member and one non-member")
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(s_sorted) != 0), s.size - 1]
+    tp = np.cumsum(y_sorted)[last_of_tie]
+    fp = (last_of_tie + 1) - tp
+    fpr = np.r_[0.0, fp / n_neg]
+    tpr = np.r_[0.0, tp / n_pos]
+    thresholds = np.r_[np.inf, s_sorted[last_of_tie]]
+    return fpr, tpr, thresholds
+
+
+def tpr_at_fpr(is_member: np.ndarray, scores: np.ndarray, fpr: float) -> float:
+    """The highest TPR of a threshold test whose FPR is at most `fpr` (no interpolation)."""
+    fprs, tprs, _ = roc_curve(is_member, scores)
+    return float(tprs[fprs <= fpr + 1e-12].max())
+
+
+def clopper_pearson(
+    k: int, n: int, *, alpha: float = 0.05, side: str = "two"
+) -> tuple[float, float]:
+    """Clopper-Pearson interval of a binomial proportion k/n.
+
+    `side="lower"` gives a one-sided (lower, 1) bound at level 1 - alpha, `"upper"` gives
+    (0, upper), `"two"` the usual two-sided interval with alpha/2 in each tail.
+    """
+    if n <= 0 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
+    tail = alpha / 2 if side == "two" else alpha
+    lo = 0.0 if k == 0 else float(stats.beta.ppf(tail, k, n - k + 1))
+    hi = 1.0 if k == n else float(stats.beta.ppf(1 - tail, k + 1, n - k))
+    if side == "lower":
+        return lo, 1.0
+    if side == "upper":
+        return 0.0, hi
+    if side != "two":
+        raise ValueError(f"side must be 'two', 'lower' or 'upper', got {side!r}")
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class RocSummary:
+    """The figures of one attack's ROC."""
+
+    auc: float
+    balanced_accuracy: float
+    advantage: float
+    tpr_at_fpr: dict[str, float]
+    tpr_at_fpr_ci: dict[str, tuple[float, float]]
+    thresholds_at_fpr: dict[str, float]
+    n_members: int
+    n_nonmembers: int
+
+
+def summarise_roc(
+    is_member: np.ndarray,
+    scores: np.ndarray,
+    *,
+    fprs: tuple[float, ...] = (0.01, 0.001),
+    alpha: float = 0.05,
+) -> RocSummary:
+    """AUC, best balanced accuracy, advantage (max TPR - FPR) and TPR at each FPR.
+
+    The interval on TPR at a given FPR is Clopper-Pearson on the members, conditional on
+    the threshold; it does not account for the threshold's own sampling error.
+    """
+    y, s = _validate(is_member, scores)
+    fpr, tpr, thr = roc_curve(y, s)
+    auc = float(np.trapezoid(tpr, fpr))
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    advantage = float(np.max(tpr - fpr))
+    out_tpr: dict[str, float] = {}
+    out_ci: dict[str, tuple[float, float]] = {}
+    out_thr: dict[str, float] = {}
+    for target in fprs:
+        key = _fpr_key(target)
+        ok = np.flatnonzero(fpr <= target + 1e-12)
+        best = ok[np.argmax(tpr[ok])]
+        out_tpr[key] = float(tpr[best])
+        out_ci[key] = clopper_pearson(round(float(tpr[best]) * n_pos), n_pos, alpha=alpha)
+        out_thr[key] = float(thr[best])
+    return RocSummary(
+        auc=auc,
+        balanced_accuracy=0.5 + advantage / 2,
+        advantage=advantage,
+        tpr_at_fpr=out_tpr,
+        tpr_at_fpr_ci=out_ci,
+        thresholds_at_fpr=out_thr,
+        n_members=n_pos,
+        n_nonmembers=n_neg,
+    )
+
+
+def _fpr_key(fpr: float) -> str:
+    return f"{fpr:g}"
+
+
+def roc_points_for_plot(
+    is_member: np.ndarray, scores: np.ndarray, *, points: int = 60
+) -> list[tuple[float, float]]:
+    """ROC points at log-spaced FPRs (for a log-log plot), each the best TPR at that FPR."""
+    fpr, tpr, _ = roc_curve(is_member, scores)
+    n_neg = int((~np.asarray(is_member).astype(bool)).sum())
+    grid = np.unique(np.r_[np.geomspace(1.0 / n_neg, 1.0, points), 1.0])
+    # best TPR at FPR <= g, via the running maximum of tpr over sorted fpr
+    best = np.maximum.accumulate(tpr)
+    idx = np.searchsorted(fpr, grid + 1e-12, side="right") - 1
+    return [(round(float(g), 6), round(float(best[i]), 6)) for g, i in zip(grid, idx, strict=True)]
+
+
+@dataclass(frozen=True)
+class EpsilonBound:
+    """A split-threshold empirical epsilon lower bound and how it was obtained."""
+
+    value: float
+    threshold: float
+    direction: str  # "high" (member if score >= t) or "low" (member if score < t)
+    tpr_lower: float
+    fpr_upper: float
+    n_select: int
+    n_bound: int
+    confidence: float
+    delta: float
+
+
+def _halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    perm = np.random.default_rng(seed).permutation(n)
+    return perm[: n // 2], perm[n // 2 :]
+
+
+def _vector_cp_lower(k: np.ndarray, n: int, alpha: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        lo = stats.beta.ppf(alpha, np.maximum(k, 1), n - k + 1)
+    return np.where(k == 0, 0.0, lo)
+
+
+def _vector_cp_upper(k: np.ndarray, n: int, alpha: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        hi = stats.beta.ppf(1 - alpha, k + 1, np.maximum(n - k, 1))
+    return np.where(k == n, 1.0, hi)
+
+
+def _eps_from(tpr_lo: np.ndarray, fpr_hi: np.ndarray, delta: float) -> np.ndarray:
+    num = tpr_lo - delta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eps = np.where((num > 0) & (fpr_hi > 0), np.log(num / fpr_hi), 0.0)
+    return np.maximum(eps, 0.0)
+
+
+def epsilon_lower_bound(
+    is_member: np.ndarray,
+    scores: np.ndarray,
+    *,
+    seed: int = 0,
+    delta: float = 0.0,
+    confidence: float = 0.95,
+    max_candidates: int = 2000,
+) -> EpsilonBound:
+    """Empirical lower bound on epsilon, with the threshold chosen on a separate half.
+
+    Members and non-members are each split in two halves with a permutation drawn from
+    `seed`. On the first half, every candidate threshold and both directions ("member if
+    score >= t", and the complementary "member if score < t") are scored by the bound
+    they would give there; the best one is then applied once to the second half, where
+    the bound ln((TPR_low - delta) / FPR_high) is computed with one-sided Clopper-Pearson
+    bounds at level 1 - (1 - confidence) / 2 each, so that both hold jointly with
+    probability `confidence` (Bonferroni). The result is clipped at 0 (no evidence).
+    """
+    y, s = _validate(is_member, scores)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    alpha = (1 - confidence) / 2
+    mem, non = s[y], s[~y]
+    if mem.size < 4 or non.size < 4:
+        raise ValueError("need at least 4 members and 4 non-members to split in halves")
+    m_sel, m_bnd = _halves(mem.size, seed)
+    n_sel, n_bnd = _halves(non.size, seed)
+    ms, ns = np.sort(mem[m_sel]), np.sort(non[n_sel])
+    cand = np.unique(np.r_[ms, ns])
+    if cand.size > max_candidates:
+        cand = np.unique(np.quantile(cand, np.linspace(0, 1, max_candidates)))
+    # counts of "score >= t" on the selection half
+    tp = ms.size - np.searchsorted(ms, cand, side="left")
+    fp = ns.size - np.searchsorted(ns, cand, side="left")
+    high = _eps_from(
+        _vector_cp_lower(tp, ms.size, alpha), _vector_cp_upper(fp, ns.size, alpha), delta
+    )
+    # complementary test "member if score < t": its TPR is 1 - TPR, its FPR is 1 - FPR
+    low = _eps_from(
+        _vector_cp_lower(ms.size - tp, ms.size, alpha),
+        _vector_cp_upper(ns.size - fp, ns.size, alpha),
+        delta,
+    )
+    if high.max() >= low.max():
+        i, direction = int(np.argmax(high)), "high"
+    else:
+        i, direction = int(np.argmax(low)), "low"
+    t = float(cand[i])
+    mb, nb = mem[m_bnd], non[n_bnd]
+    if direction == "high":
+        k_tp, k_fp = int((mb >= t).sum()), int((nb >= t).sum())
+    else:
+        k_tp, k_fp = int((mb < t).sum()), int((nb < t).sum())
+    tpr_lo = clopper_pearson(k_tp, mb.size, alpha=alpha, side="lower")[0]
+    fpr_hi = clopper_pearson(k_fp, nb.size, alpha=alpha, side="upper")[1]
+    value = float(_eps_from(np.array([tpr_lo]), np.array([fpr_hi]), delta)[0])
+    return EpsilonBound(
+        value=value if math.isfinite(value) else 0.0,
+        threshold=t,
+        direction=direction,
+        tpr_lower=tpr_lo,
+        fpr_upper=fpr_hi,
+        n_select=int(m_sel.size + n_sel.size),
+        n_bound=int(mb.size + nb.size),
+        confidence=confidence,
+        delta=delta,
+    )
