@@ -114,47 +114,58 @@ def _score_bins(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 def _exact_auc(
     scores: np.ndarray, y: np.ndarray, fine_codes: np.ndarray, index: SliceIndex
 ) -> np.ndarray:
-    """Exact ROC AUC of every slice (ties count 1/2), in one sorted pass per dimension."""
+    """Exact ROC AUC of every slice (ties count 1/2), in one sorted pass per dimension.
+
+    Rows are sorted by score once; per dimension a stable sort by slice keeps them
+    score-sorted within each slice, so the negatives below each positive are a cumulative
+    count. Temporaries are 32-bit and freed early to keep the peak memory small.
+    """
     order = np.argsort(scores, kind="stable")
     s_sorted = scores[order]
-    y_sorted = y[order].astype(bool)
-    fine_sorted = fine_codes[order]
     tie_start = np.empty(len(s_sorted), dtype=bool)
     tie_start[:1] = True
-    tie_start[1:] = s_sorted[1:] != s_sorted[:-1]
-    tie_id = np.cumsum(tie_start) - 1
+    np.not_equal(s_sorted[1:], s_sorted[:-1], out=tie_start[1:])
+    del s_sorted
+    tie_id = (np.cumsum(tie_start, dtype=np.int64) - 1).astype(np.int32)
+    del tie_start
+    neg_sorted = np.asarray(y)[order] == 0
+    fine_sorted = fine_codes[order].astype(np.int32)
+    del order
     out = np.full(len(index.slices), np.nan)
     membership = index.membership.astype(bool)
     groups: dict[tuple[str, ...], list[int]] = {(): [0]}
     for i, s in enumerate(index.slices[1:], start=1):
         groups.setdefault(s.dimension, []).append(i)
     for slice_ids in groups.values():
-        slice_of_fine = np.full(index.n_fine, -1, dtype=np.int64)
+        slice_of_fine = np.full(index.n_fine, -1, dtype=np.int32)
         for local, sid in enumerate(slice_ids):
             slice_of_fine[membership[sid]] = local
         sid_rows = slice_of_fine[fine_sorted]
         by_slice = np.argsort(sid_rows, kind="stable")  # grouped by slice, score-sorted within
         sid_g = sid_rows[by_slice]
+        del sid_rows
         tie_g = tie_id[by_slice]
-        neg = (~y_sorted[by_slice]).astype(np.int64)
+        neg = neg_sorted[by_slice]
+        del by_slice
         start = np.empty(len(sid_g), dtype=bool)
         start[:1] = True
         start[1:] = (sid_g[1:] != sid_g[:-1]) | (tie_g[1:] != tie_g[:-1])
-        grp = np.cumsum(start) - 1
+        del tie_g
+        grp = (np.cumsum(start, dtype=np.int64) - 1).astype(np.int32)
         neg_in_grp = np.bincount(grp, weights=neg)
+        cneg = np.cumsum(neg, dtype=np.int64) - neg  # negatives before each row
         seg_start = np.empty(len(sid_g), dtype=bool)
         seg_start[:1] = True
         seg_start[1:] = sid_g[1:] != sid_g[:-1]
-        cneg = np.cumsum(neg) - neg  # negatives before each row, over all slices
-        seg_offset = np.maximum.accumulate(np.where(seg_start, cneg, 0))
-        grp_first = np.flatnonzero(start)
-        neg_before_grp = (cneg - seg_offset)[grp_first]
-        pos = ~neg.astype(bool)
-        contrib = neg_before_grp[grp[pos]] + 0.5 * neg_in_grp[grp[pos]]
+        neg_before_grp = cneg[start] - np.maximum.accumulate(np.where(seg_start, cneg, 0))[start]
+        del cneg, seg_start, start
+        pos = ~neg
+        grp_pos = grp[pos]
+        contrib = neg_before_grp[grp_pos] + 0.5 * neg_in_grp[grp_pos]
         n_local = len(slice_ids)
         u = np.bincount(sid_g[pos], weights=contrib, minlength=n_local)
         n_pos = np.bincount(sid_g[pos], minlength=n_local)
-        n_neg = np.bincount(sid_g[~pos], minlength=n_local)
+        n_neg = np.bincount(sid_g[neg], minlength=n_local)
         with np.errstate(all="ignore"):
             auc = np.where((n_pos > 0) & (n_neg > 0), u / (n_pos * n_neg), np.nan)
         out[slice_ids] = auc
@@ -208,10 +219,12 @@ def compute_slice_statistics(
     scores = np.asarray(scores, dtype=float)
     row_bin, ece_of_bin, nb = _score_bins(scores)
     flat = (fine * 4 + cell) * nb + row_bin
+    del row_bin, cell
     size_all = k * 4 * nb
     hist = np.bincount(flat, minlength=size_all).reshape(k, 4, nb)
     sum_s = np.bincount(flat, weights=scores, minlength=size_all).reshape(k, 4, nb)
-    sum_s2 = np.bincount(flat, weights=scores**2, minlength=size_all).reshape(k, 4, nb)
+    sum_s2 = np.bincount(flat, weights=np.square(scores), minlength=size_all).reshape(k, 4, nb)
+    del flat
     fine_counts = hist.sum(axis=2)
     slice_counts = m @ fine_counts
     values = count_metrics(slice_counts)
@@ -238,8 +251,9 @@ def compute_slice_statistics(
         binned_auc = score_metrics_from_bins(
             by_label(slice_hist), by_label(slice_s), by_label(slice_s2), ece_of_bin
         )["roc_auc"]
-        for start in range(0, bootstrap, DRAW_CHUNK):
-            size = min(DRAW_CHUNK, bootstrap - start)
+        chunk = max(1, DRAW_CHUNK // 4)
+        for start in range(0, bootstrap, chunk):
+            size = min(chunk, bootstrap - start)
             d4 = rng.multinomial(n, p, size=size).reshape(size, k, 4, nb)
             agg = np.einsum("dkcb,sk->dscb", d4, m, optimize=True)
             for name, arr in count_metrics(agg.sum(axis=3)).items():
