@@ -1,0 +1,111 @@
+"""What the reader sees: plain-words findings with margins, suppression, every section."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from compliance.assessment import Assessment, InputFile, ModelInfo, Provenance
+from reports import pack_tables, render_html
+from reports._context import build_context
+
+
+def test_plain_words_statement_has_margin_size_reference_and_threshold(
+    assessment: Assessment,
+) -> None:
+    ctx = build_context(assessment, assessment_json=assessment.to_json())
+    texts = [s["text"] for s in ctx["fairness"]["statements"]]
+    female = next(t for t in texts if "sex = Female" in t and "selection rate" in t)
+    assert female.startswith(
+        "On 2,240 people in the group sex = Female, the selection rate was 27% (95% CI 25–29%) "
+        "against 36% for the best-served group (sex = Male): an impact ratio of 0.74"
+    )
+    assert "below the four-fifths threshold of 0.80" in female
+    tpr = next(t for t in texts if "true positive rate" in t)
+    assert "On 690 people in the group sex = Female whose true outcome was 'yes'" in tpr
+
+
+def test_small_counts_are_suppressed_everywhere(assessment: Assessment) -> None:
+    ctx = build_context(assessment, assessment_json=assessment.to_json())
+    rows = {r["group"]: r for d in ctx["fairness"]["dims"] for r in d["rows"]}
+    tiny = rows["unknown"]  # n = 7: neither its size nor any count nor any rate is printed
+    assert tiny["n"] == "<10"
+    assert tiny["counts"] == ["<10", "<10", "<10", "<10"]
+    assert all(v == "insufficient data" for v, _ in tiny["cells"])
+    small = rows["90+"]  # n = 40 with tp = 3: the size prints, tp and rates built on it do not
+    assert small["n"] == "40"
+    assert small["counts"][0] == "<10"  # tp
+    labels = ctx["fairness"]["table_metrics"]
+    cells = dict(zip(labels, small["cells"], strict=True))
+    assert cells["true positive rate"] == ("suppressed", "")
+    assert cells["precision"] == ("suppressed", "")
+    # Its selection rate (15 of 40) gives no small count back, so it may be stated.
+    said = [s["text"] for s in ctx["fairness"]["statements"] if "age = 90+" in s["text"]]
+    assert said and all("selection rate" in t and t.startswith("On 40 people") for t in said)
+    html = render_html(assessment)
+    assert "age = unknown" not in html
+    csv = pack_tables(assessment)["tables/slices.csv"].decode()
+    tiny_line = next(line for line in csv.splitlines() if line.startswith("age = unknown"))
+    assert re.search(r"(^|,)[1-9](,|$)", tiny_line) is None
+    assert tiny_line.count("<10") == 5  # n and the four cells
+
+
+def test_every_section_is_rendered(assessment: Assessment) -> None:
+    html = render_html(assessment)
+    for heading in (
+        "Executive summary",
+        "Findings by principle",
+        "Fairness across protected groups",
+        "Membership inference",
+        "Attribute inference",
+        "Model inversion",
+        "Differential-privacy reference",
+        "Attestations and waivers",
+        "Appendix A — Methodology",
+        "Appendix B — Reproducibility",
+    ):
+        assert heading in html, heading
+    assert html.count("data:image/svg+xml;base64,") >= 5  # fairness, ROC, attribute charts
+    assert html.count("data:image/png;base64,") == 2  # the two inversion prototypes
+    assert "Example Audit LLP" in html and "Chief Risk Officer" in html
+    assert "compliance assess --data eval.csv --seed 7" in html
+    assert "Unsigned draft" in html
+
+
+def test_a_minimal_assessment_renders(tmp_path: Path) -> None:
+    bare = Assessment(
+        created_at="2026-11-29T06:00:00+00:00",
+        provenance=Provenance(
+            tool_version="0", python="3.11", platform="x", packages={}, seed=0, command=[]
+        ),
+        inputs=[InputFile(path="p.csv", sha256="0" * 64, role="evaluation", size=1)],
+        model=ModelInfo(kind="predictions", description="outputs only", task="binary"),
+    )
+    html = render_html(bare)
+    assert "NOT JUDGED" in html
+    assert "Fairness across protected groups" not in html
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler's pdftoppm")
+def test_pages_render_to_png(signed_report: Path, tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "30",
+            "-f",
+            "1",
+            "-l",
+            "2",
+            str(signed_report),
+            str(tmp_path / "p"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert len(list(tmp_path.glob("p-*.png"))) == 2

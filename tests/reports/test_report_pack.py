@@ -1,0 +1,127 @@
+"""The submission pack: every file hashed in the manifest, the manifest signed for openssl."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from compliance.assessment import Assessment
+from compliance.cli import app
+from reports import SigningKey, build_pack, verify_report
+
+OPENSSL = shutil.which("openssl")
+
+
+@pytest.fixture(scope="module")
+def pack_dir(
+    assessment: Assessment,
+    assessment_file: Path,
+    signing_key: SigningKey,
+    signed_report: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    d = tmp_path_factory.mktemp("pack")
+    attest = d / "attestations.yaml"
+    attest.write_text("audit_date:\n  answer: Example Audit LLP\n", encoding="utf-8")
+    out = d / "pack.zip"
+    result = build_pack(
+        assessment,
+        out,
+        key=signing_key,
+        assessment_json=assessment_file.read_text(encoding="utf-8"),
+        report_pdf=signed_report,
+        attestations=attest,
+    )
+    assert result.path == out
+    unpacked = d / "unpacked"
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(unpacked)
+    return unpacked
+
+
+def test_pack_holds_the_expected_files(pack_dir: Path, assessment_file: Path) -> None:
+    names = {str(p.relative_to(pack_dir)) for p in pack_dir.rglob("*") if p.is_file()}
+    for required in (
+        "report.pdf",
+        "assessment.json",
+        "manifest.json",
+        "manifest.json.p7s",
+        "signer-cert.pem",
+        "README.txt",
+        "tables/slices.csv",
+        "tables/disparities.csv",
+        "tables/nyc_ll144_impact_ratios.csv",
+        "tables/membership.csv",
+        "tables/attribute_inference.csv",
+        "tables/findings.csv",
+        "attestations/attestations.csv",
+        "attestations/attestations.yaml",
+    ):
+        assert required in names, required
+    assert (pack_dir / "assessment.json").read_bytes() == assessment_file.read_bytes()
+
+
+def test_manifest_hashes_every_other_file(pack_dir: Path) -> None:
+    manifest = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
+    listed = {f["path"]: f["sha256"] for f in manifest["files"]}
+    on_disk = {str(p.relative_to(pack_dir)) for p in pack_dir.rglob("*") if p.is_file()} - {
+        "manifest.json",
+        "manifest.json.p7s",
+    }
+    assert set(listed) == on_disk
+    for path, digest in listed.items():
+        assert hashlib.sha256((pack_dir / path).read_bytes()).hexdigest() == digest
+    assert manifest["self_signed"] is True
+
+
+def test_the_packed_report_verifies(pack_dir: Path) -> None:
+    result = verify_report(pack_dir / "report.pdf", trust_root=pack_dir / "signer-cert.pem")
+    assert result.ok, result.lines()
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="needs the openssl command")
+def test_openssl_cms_verify_accepts_the_manifest_signature(pack_dir: Path, tmp_path: Path) -> None:
+    assert OPENSSL is not None
+    cmd = [
+        OPENSSL, "cms", "-verify", "-binary", "-inform", "DER",
+        "-in", str(pack_dir / "manifest.json.p7s"), "-content", str(pack_dir / "manifest.json"),
+        "-CAfile", str(pack_dir / "signer-cert.pem"), "-purpose", "any", "-out", "/dev/null",
+    ]  # fmt: skip
+    ok = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "Verification successful" in ok.stderr
+    tampered = tmp_path / "manifest.json"
+    tampered.write_bytes((pack_dir / "manifest.json").read_bytes().replace(b'"size"', b'"Size"', 1))
+    cmd[cmd.index(str(pack_dir / "manifest.json"))] = str(tampered)
+    bad = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert bad.returncode != 0
+
+
+def test_csv_tables_suppress_small_counts(pack_dir: Path) -> None:
+    ll144 = (pack_dir / "tables/nyc_ll144_impact_ratios.csv").read_text(encoding="utf-8")
+    tiny = next(line for line in ll144.splitlines() if "age = unknown" in line)
+    assert ",<10,," in tiny and "excluded" in tiny
+    female = next(line for line in ll144.splitlines() if "sex = Female" in line)
+    assert female.split(",")[2] == "2240"
+
+
+def test_pack_command_renders_and_signs_when_no_report_is_given(
+    assessment_file: Path, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    key, _ = key_files
+    out = tmp_path / "cli-pack.zip"
+    result = CliRunner().invoke(
+        app, ["pack", str(assessment_file), "--out", str(out), "--key", str(key)]
+    )
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as zf:
+        assert "report.pdf" in zf.namelist()
+        (tmp_path / "r.pdf").write_bytes(zf.read("report.pdf"))
+    assert verify_report(tmp_path / "r.pdf").ok

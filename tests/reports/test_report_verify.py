@@ -1,0 +1,129 @@
+"""Verification: a good report passes; each kind of tampering fails with its own line."""
+
+from __future__ import annotations
+
+import shutil
+from io import BytesIO
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from compliance.cli import app
+from reports import SigningKey, generate_self_signed, verify_report
+
+runner = CliRunner()
+
+
+def _failed(result_lines: list[str]) -> list[str]:
+    return [line for line in result_lines if line.startswith("FAIL")]
+
+
+def test_good_report_verifies_with_exit_0(
+    signed_report: Path, key_files: tuple[Path, Path], data_dir: Path
+) -> None:
+    _, cert = key_files
+    result = runner.invoke(
+        app, ["verify", str(signed_report), "--trust-root", str(cert), "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert not _failed(lines)
+    assert any(line.startswith("OK   coverage:") for line in lines)
+    assert any(line.startswith("OK   trust:") for line in lines)
+    assert any(line.startswith("OK   format: declares PDF/A-3b") for line in lines)
+    assert sum(1 for line in lines if line.startswith("OK   input ")) == 2
+    assert "VERIFIED" in result.output
+
+
+def test_flipped_byte_fails_the_signature(signed_report: Path, tmp_path: Path) -> None:
+    data = bytearray(signed_report.read_bytes())
+    data[len(data) // 3] ^= 0x01  # inside the signed byte range, far from the signature
+    bad = tmp_path / "flipped.pdf"
+    bad.write_bytes(bytes(data))
+    result = verify_report(bad)
+    assert not result.ok
+    failed = result.failed()
+    assert failed[0].name.startswith("signature 1 of 1")
+    assert "NOT intact" in failed[0].detail
+    cli = runner.invoke(app, ["verify", str(bad)])
+    assert cli.exit_code == 1
+    assert any(
+        line.startswith("FAIL signature 1 of 1") and "NOT intact" in line
+        for line in cli.output.splitlines()
+    )
+
+
+def test_appended_incremental_update_fails_coverage(signed_report: Path, tmp_path: Path) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(BytesIO(signed_report.read_bytes()))
+    writer.root["/Lang"] = generic.TextStringObject("fr")  # any change, even a harmless one
+    writer.update_root()
+    out = BytesIO()
+    writer.write(out)
+    bad = tmp_path / "appended.pdf"
+    bad.write_bytes(out.getvalue())
+    result = verify_report(bad)
+    assert not result.ok
+    assert [c.name for c in result.failed()] == ["coverage"]
+    assert "does not cover the entire file" in result.failed()[0].detail
+    # The signature itself is still intact: only the coverage check catches this.
+    assert result.checks[0].status == "ok"
+
+
+def test_untrusted_root_fails_trust(signed_report: Path, tmp_path: Path) -> None:
+    other: SigningKey = generate_self_signed("Someone else", key_size=2048)
+    root = tmp_path / "other.pem"
+    root.write_bytes(other.cert_pem())
+    result = runner.invoke(app, ["verify", str(signed_report), "--trust-root", str(root)])
+    assert result.exit_code == 1
+    failed = _failed(result.output.splitlines())
+    assert len(failed) == 1
+    assert failed[0].startswith("FAIL trust: the signer does not chain to the trusted root")
+
+
+def test_changed_data_file_fails_its_hash(
+    signed_report: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    changed = tmp_path / "data"
+    shutil.copytree(data_dir, changed)
+    with open(changed / "eval.csv", "a", encoding="utf-8") as fh:
+        fh.write("no,Male,26+\n")
+    result = runner.invoke(app, ["verify", str(signed_report), "--data-dir", str(changed)])
+    assert result.exit_code == 1
+    failed = _failed(result.output.splitlines())
+    assert len(failed) == 1
+    assert failed[0].startswith("FAIL input eval.csv (evaluation): SHA-256 differs")
+
+
+def test_missing_data_file_fails(signed_report: Path, data_dir: Path, tmp_path: Path) -> None:
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(data_dir / "eval.csv", partial / "eval.csv")
+    result = verify_report(signed_report, data_dir=partial)
+    assert [c.name for c in result.failed()] == ["input model.txt (model)"]
+
+
+def test_unsigned_pdf_and_non_pdf_fail(assessment_file: Path, tmp_path: Path) -> None:
+    from compliance.assessment import load_assessment
+    from reports import render_pdf
+
+    pdf, _ = render_pdf(load_assessment(assessment_file))
+    unsigned = tmp_path / "unsigned.pdf"
+    unsigned.write_bytes(pdf)
+    result = verify_report(unsigned)
+    assert [c.name for c in result.failed()] == ["signatures"]
+    not_pdf = runner.invoke(app, ["verify", str(assessment_file)])
+    assert not_pdf.exit_code == 1
+    assert "FAIL structure" in not_pdf.output
+
+
+def test_bad_arguments_exit_2(signed_report: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["verify", str(tmp_path / "missing.pdf")])
+    assert result.exit_code == 2
+    bad_root = tmp_path / "root.pem"
+    bad_root.write_text("not a certificate", encoding="utf-8")
+    result = runner.invoke(app, ["verify", str(signed_report), "--trust-root", str(bad_root)])
+    assert result.exit_code == 2
+    assert "trust-root" in result.output
