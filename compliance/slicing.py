@@ -130,6 +130,12 @@ def build_slices(
     uniques: list[np.ndarray] = []
     bin_names: dict[str, list[str]] = {}
     for attr in attributes:
+        if frame[attr].isna().all():
+            raise DataError(
+                "every value of the protected attribute is missing: its slices would be empty",
+                path=path,
+                field=attr,
+            )
         code, labels, names = attribute_codes(
             frame[attr], edges=bins.get(attr), n_quantiles=n_quantiles
         )
@@ -150,6 +156,13 @@ def build_slices(
     for code, uniq in zip(codes, uniques, strict=True):
         combined = combined * len(uniq) + code
     radix = int(np.prod([len(u) for u in uniques], dtype=np.float64))
+    if radix >= 2**62:
+        raise DataError(
+            f"{len(attributes)} protected attributes have too many combinations of values "
+            f"({radix:.3g}); assess fewer at once",
+            path=path,
+            field=",".join(attributes),
+        )
     if radix <= 4 * len(frame) + 1024:  # O(n) compression when the code space is small
         present = np.bincount(combined, minlength=radix) > 0
         fine_keys = np.flatnonzero(present)

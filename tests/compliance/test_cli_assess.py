@@ -183,6 +183,24 @@ def test_empty_data(tmp_path: Path) -> None:
     assert "empty.csv" in msg and "has no rows" in msg
 
 
+def test_protected_attribute_with_no_values(tmp_path: Path, small_csv: Path) -> None:
+    frame = pd.read_csv(small_csv).assign(region=np.nan)
+    path = tmp_path / "no_region.csv"
+    frame.to_csv(path, index=False)
+    msg = _bad(
+        tmp_path,
+        "--data",
+        str(path),
+        "--target",
+        "y",
+        "--protected",
+        "sex,region",
+        "--predictions-column",
+        "pred",
+    )
+    assert "no_region.csv" in msg and "'region'" in msg and "slices would be empty" in msg
+
+
 def test_unknown_reference_group(tmp_path: Path, small_csv: Path) -> None:
     msg = _bad(
         tmp_path,
