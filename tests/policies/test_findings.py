@@ -1,0 +1,234 @@
+"""Every finding status, and the figures the fairness and privacy checks compute."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from scipy.stats import chi2_contingency
+
+import policies
+from compliance.evidence._base import Estimate
+from compliance.evidence.policy import FINDING_STATUSES
+from compliance.evidence.privacy import AttackResult, InversionResult, PrivacySection
+
+DAY = dt.date(2026, 11, 29)
+
+
+def run(assessment: Any, pack: str, **kw: Any) -> dict[str, Any]:
+    section = policies.evaluate(assessment, [policies.load_pack(pack)], as_of=DAY, **kw)
+    return {f.check: f for f in section.findings}
+
+
+def test_f1_fails_the_slices_outside_threshold_and_passes_the_others(build: Any) -> None:
+    fairness = build["fairness"](build["standard"]())
+    f1 = run(build["assessment"](fairness=fairness), "feat")["F1"]
+    assert f1.status == "fail" and f1.severity == "blocking"
+    verdicts = {tuple(r["slice"].items()): r["verdict"] for r in f1.measured["slices"]}
+    # sex=F: TPR 210/350 = 0.60 against 400/500 = 0.80 → gap 0.20 > 0.10.
+    assert verdicts[(("sex", "F"),)] == "fail"
+    row = next(r for r in f1.measured["slices"] if r["slice"] == {"sex": "F"})
+    assert row["difference"] == pytest.approx(210 / 350 - 400 / 500)
+    # race=B: 315/450 = 0.70 against 300/400 = 0.75 → gap 0.05, within 0.10.
+    assert verdicts[(("race", "B"),)] == "pass"
+    assert verdicts[(("race", "C"),)] == "insufficient_data"
+    assert f1.slices == [{"sex": "F"}]
+    assert f1.threshold == {"max_difference": 0.10, "min_ratio": None}
+    assert "sex=F" in f1.message and "0.1" in f1.message
+
+
+def test_f1_pass_and_warn_depend_on_the_interval(build: Any) -> None:
+    slices = [s for s in build["standard"]() if "race" in s.attributes]
+    narrow = build["assessment"](fairness=build["fairness"](slices, half_width=0.01))
+    assert run(narrow, "feat")["F1"].status == "pass"
+    # The same gap (0.05) with an interval reaching past 0.10: a gap that large is possible.
+    wide = build["assessment"](fairness=build["fairness"](slices, half_width=0.08))
+    f1 = run(wide, "feat")["F1"]
+    assert f1.status == "warn"
+    assert "cannot be ruled out" in f1.message
+
+
+def test_insufficient_data_without_fairness_evidence(build: Any) -> None:
+    findings = run(build["assessment"](), "feat")
+    assert findings["F1"].status == "insufficient_data"
+    assert "no fairness evidence" in findings["F1"].message
+
+
+def test_all_slices_too_small_is_insufficient(build: Any) -> None:
+    tiny = [build["slice"]({"sex": "M"}, 8, 2, 4, 6), build["slice"]({"sex": "F"}, 7, 3, 5, 5)]
+    f1 = run(build["assessment"](fairness=build["fairness"](tiny)), "feat")["F1"]
+    assert f1.status == "insufficient_data"
+    assert all(r["verdict"] == "insufficient_data" for r in f1.measured["slices"])
+
+
+def test_open_attestations_and_not_applicable_drift(build: Any) -> None:
+    findings = run(build["assessment"](fairness=build["fairness"](build["standard"]())), "feat")
+    for check_id in ["E1", "E2", "A1", "A2", "A3", "A4", "A5", "T1", "T2", "T3", "F4", "F2"]:
+        assert findings[check_id].status == "open", check_id
+        assert findings[check_id].attestation is not None
+    assert findings["F4-drift"].status == "not_applicable"
+
+
+def test_every_status_is_produced_somewhere(build: Any, tmp_path: Any) -> None:
+    """pass, fail, warn, open, insufficient_data, not_applicable and waived, in one run."""
+    slices = build["standard"]()
+    assessment = build["assessment"](fairness=build["fairness"](slices))
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - pack: eeoc-four-fifths\n    check: four-fifths\n"
+        "    justification: remediation plan R-12\n"
+        "    approver: Chief Risk Officer\n    expires: 2027-01-31\n",
+        encoding="utf-8",
+    )
+    packs = [policies.load_pack(p) for p in ("feat", "eu-ai-act", "eeoc-four-fifths")]
+    section = policies.evaluate(
+        assessment, packs, waivers=policies.load_waivers(waivers), as_of=DAY
+    )
+    seen = {f.status for f in section.findings}
+    assert seen == set(FINDING_STATUSES)
+    assert sum(section.counts.values()) == len(section.findings)
+
+
+def test_four_fifths_ratio_and_test_match_an_independent_computation(build: Any) -> None:
+    slices = build["standard"]()
+    findings = run(build["assessment"](fairness=build["fairness"](slices)), "eeoc-four-fifths")
+    f = findings["four-fifths"]
+    rows = {tuple(r["slice"].items()): r for r in f.measured["comparisons"]}
+    m, w = slices[0], slices[1]  # sex=M selects 500/1000, sex=F 260/1000
+    row = rows[(("sex", "F"),)]
+    assert row["ratio"] == pytest.approx((260 / 1000) / (500 / 1000))
+    table = [[260, 740], [500, 500]]
+    expected_p = chi2_contingency(table, correction=False)[1]  # = two-sided pooled z-test
+    assert row["p_value"] == pytest.approx(expected_p, rel=1e-9)
+    assert row["verdict"] == "fail" and f.status == "fail"
+    assert rows[(("sex", "M"),)]["verdict"] == "reference"
+    # race: A selects 390/990, B 375/990: ratio 0.96, difference not significant.
+    assert rows[(("race", "B"),)]["ratio"] == pytest.approx(375 / 390)
+    assert rows[(("race", "B"),)]["verdict"] == "pass"
+    assert m.counts["tp"] + m.counts["fp"] == 500 and w.counts["tp"] + w.counts["fp"] == 260
+
+
+def test_four_fifths_warns_when_only_one_test_fails(build: Any) -> None:
+    # 70/100 against 100/100 selected... use a small group: ratio < 0.8, not significant.
+    slices = [
+        build["slice"]({"sex": "M"}, 10, 10, 10, 10),
+        build["slice"]({"sex": "F"}, 13, 7, 12, 8),
+    ]
+    f = run(build["assessment"](fairness=build["fairness"](slices)), "eeoc-four-fifths")[
+        "four-fifths"
+    ]
+    row = next(r for r in f.measured["comparisons"] if r["slice"] == {"sex": "F"})
+    assert row["ratio"] == pytest.approx(15 / 20) and row["ratio"] < 0.8
+    assert row["p_adjusted"] > 0.05
+    assert f.status == "warn" and "not significant" in f.message
+
+
+def test_ll144_ratios_exclusion_and_unknown_count(build: Any) -> None:
+    slices = [
+        build["slice"]({"sex": "M"}, 400, 100, 100, 400),  # rate 0.50
+        build["slice"]({"sex": "F"}, 600, 50, 140, 210),  # rate 0.26
+        build["slice"]({"race": "A"}, 500, 90, 100, 300),  # rate 390/990
+        build["slice"]({"race": "B"}, 480, 60, 135, 300),  # rate 360/975
+        build["slice"]({"race": "C"}, 10, 1, 3, 1),  # 15 rows = 0.75% < 2%: excluded
+        build["slice"]({"race": "(missing)"}, 10, 4, 0, 6),  # 20 unknown
+        build["slice"]({"sex": "F", "race": "B"}, 300, 20, 80, 100),
+        build["slice"]({"sex": "M", "race": "B"}, 180, 40, 55, 200),
+    ]
+    fairness = build["fairness"](slices)
+    f = run(build["assessment"](fairness=fairness), "nyc-ll144")["LL144-ratios"]
+    dims = {tuple(d["dimension"]): d for d in f.measured["dimensions"]}
+    race = dims[("race",)]
+    cats = {c["category"]["race"]: c for c in race["categories"]}
+    assert race["highest"] == {"race": "A"}
+    assert cats["B"]["impact_ratio"] == pytest.approx((360 / 975) / (390 / 990))
+    assert cats["C"]["excluded"] and cats["C"]["impact_ratio"] is None
+    assert cats["C"]["selection_rate"] == pytest.approx(2 / 15)  # still reported
+    assert cats["(missing)"]["unknown"] and cats["(missing)"]["excluded"]
+    assert race["unknown_count"] == fairness.overall.n - (990 + 975 + 15)
+    sex = dims[("sex",)]
+    assert {c["category"]["sex"]: c["impact_ratio"] for c in sex["categories"]} == pytest.approx(
+        {"M": 1.0, "F": 0.26 / 0.5}
+    )
+    inter = dims[("race", "sex")]
+    rates = {c["category"]["sex"]: c["selection_rate"] for c in inter["categories"]}
+    assert inter["highest"] == {"sex": "M", "race": "B"}
+    assert {c["category"]["sex"]: c["impact_ratio"] for c in inter["categories"]}[
+        "F"
+    ] == pytest.approx(rates["F"] / rates["M"])
+    assert f.status == "warn" and {"sex": "F"} in f.slices
+    assert f"race: {race['unknown_count']}" in f.message
+
+
+def _attack(name: str, tpr1: float, tpr01: float, eps: float | None) -> AttackResult:
+    return AttackResult(
+        name=name, auc=0.6, tpr_at_fpr={"0.01": tpr1, "0.001": tpr01}, epsilon_lower_bound=eps,
+        n_members=5000, n_nonmembers=5000, reference_models=4, seconds=1.0,
+    )  # fmt: skip
+
+
+def test_privacy_membership_and_epsilon(build: Any) -> None:
+    safe = PrivacySection(membership=[_attack("loss", 0.012, 0.002, 0.1)])
+    findings = run(build["assessment"](privacy=safe), "privacy")
+    assert findings["P1"].status == "pass" and findings["P2"].status == "pass"
+    leaky = PrivacySection(
+        membership=[_attack("loss", 0.012, 0.002, 0.1), _attack("rmia", 0.21, 0.085, 1.6)]
+    )
+    findings = run(build["assessment"](privacy=leaky), "privacy")
+    assert findings["P1"].status == "fail" and "rmia catches 21.00%" in findings["P1"].message
+    assert findings["P2"].status == "fail" and findings["P2"].measured["max"] == 1.6
+    assert (
+        findings["P3"].status == "insufficient_data"
+        and "--attacks attribute" in findings["P3"].message
+    )
+    assert findings["P5"].status == "insufficient_data"
+
+
+def test_privacy_absent_and_inversion_not_applicable(build: Any) -> None:
+    findings = run(build["assessment"](), "privacy")
+    assert {f.status for f in findings.values()} == {"insufficient_data"}
+    inv = PrivacySection(inversion=InversionResult(applicable=False, reason="tabular model"))
+    assert run(build["assessment"](privacy=inv), "privacy")["P4"].status == "not_applicable"
+    seen = InversionResult(
+        applicable=True, n_classes=10, recognised=10, recognition_rate=1.0, baseline_recognised=1
+    )
+    p4 = run(build["assessment"](privacy=PrivacySection(inversion=seen)), "privacy")["P4"]
+    assert p4.status == "fail" and p4.measured["excess"] == pytest.approx(0.9)
+
+
+def test_drift_against_a_baseline(build: Any) -> None:
+    slices = build["standard"]()
+    base = build["assessment"](fairness=build["fairness"](slices))
+    worse_slices = [
+        build["slice"]({"sex": "M"}, 400, 100, 100, 400),
+        build["slice"]({"sex": "F"}, 600, 50, 180, 170),
+        *slices[2:],
+    ]
+    now = build["assessment"](fairness=build["fairness"](worse_slices))
+    f = run(now, "feat", baseline=base)["F4-drift"]
+    assert f.status == "fail"
+    gap = next(w for w in f.measured["worse"] if "gap of sex=F" in w["figure"])
+    assert gap["baseline"] == pytest.approx(0.2) and gap["current"] == pytest.approx(
+        0.8 - 170 / 350
+    )
+    assert run(base, "feat", baseline=base)["F4-drift"].status == "pass"
+    # Without a drift check in the packs, a baseline still adds a blocking finding of its own.
+    section = policies.evaluate(
+        now, [policies.load_pack("eeoc-four-fifths")], baseline=base, as_of=DAY
+    )
+    drift = [f for f in section.findings if f.pack == "baseline"]
+    assert len(drift) == 1 and drift[0].status == "fail" and drift[0].severity == "blocking"
+
+
+def test_data_model_review_figures(build: Any) -> None:
+    slices = build["standard"]()
+    f3 = run(build["assessment"](fairness=build["fairness"](slices)), "feat")["F3"]
+    groups = {tuple(g["slice"].items()): g for g in f3.measured["groups"]}
+    assert groups[(("sex", "F"),)]["base_rate"] == pytest.approx(350 / 1000)
+    assert groups[(("race", "C"),)]["share"] == pytest.approx(20 / 2000)
+    assert f3.status == "warn" and "race=C is 1.0% of the data" in f3.message
+
+
+def test_estimates_shape(build: Any) -> None:
+    s = build["slice"]({"sex": "M"}, 1, 1, 1, 1)
+    assert isinstance(s.metrics["accuracy"], Estimate)

@@ -1,0 +1,177 @@
+"""`compliance gate` and `compliance attest init`: exit codes, JUnit XML, JSON, start-up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from compliance.cli import app
+
+HERE = Path(__file__).parent
+HEAVY = ("torch", "matplotlib", "weasyprint", "lightgbm", "sklearn", "scipy", "pandas")
+
+
+@pytest.fixture
+def saved(build: Any, tmp_path: Path) -> dict[str, Path]:
+    """Two saved assessments: one where sex=F fails F1 and four-fifths, one where all pass."""
+    failing = build["assessment"](fairness=build["fairness"](build["standard"]()))
+    race_only = [s for s in build["standard"]() if "race" in s.attributes]
+    passing = build["assessment"](fairness=build["fairness"](race_only, half_width=0.01))
+    paths = {"fail": tmp_path / "failing.json", "pass": tmp_path / "passing.json"}
+    failing.write(paths["fail"])
+    passing.write(paths["pass"])
+    return paths
+
+
+def gate(*args: str) -> Any:
+    return CliRunner().invoke(app, ["gate", *args])
+
+
+def test_exit_codes(saved: dict[str, Path], tmp_path: Path) -> None:
+    ok = gate(str(saved["pass"]), "--policy", "eeoc-four-fifths")
+    assert ok.exit_code == 0, ok.output
+    assert "verdict: PASS" in ok.output
+    bad = gate(str(saved["fail"]), "--policy", "eeoc-four-fifths")
+    assert bad.exit_code == 1
+    assert (
+        "FAIL     eeoc-four-fifths/four-fifths" in bad.output and "sex=F ratio 0.52" in bad.output
+    )
+    # open attestations alone do not fail the gate, unless asked
+    feat_ok = gate(str(saved["pass"]), "--policy", "feat", "-q")
+    assert feat_ok.exit_code == 0 and "verdict: OPEN" in feat_ok.output
+    assert gate(str(saved["pass"]), "--policy", "feat", "--fail-on-open", "-q").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policy", "nope"], "no built-in pack 'nope'"),
+        (["--policy", "feat", "--as-of", "tomorrow"], "--as-of takes a date"),
+        (["--policy", "feat", "--waivers", "missing.yaml"], "missing.yaml: no such waivers file"),
+        ([], "no policy pack recorded in the assessment"),
+    ],
+)
+def test_bad_input_exits_2(saved: dict[str, Path], args: list[str], message: str) -> None:
+    result = gate(str(saved["fail"]), *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_missing_or_invalid_assessment_exits_2(tmp_path: Path) -> None:
+    assert gate(str(tmp_path / "none.json"), "--policy", "feat").exit_code == 2
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"schema_version": "1.0", "created_at": 3}', encoding="utf-8")
+    result = gate(str(broken), "--policy", "feat")
+    assert result.exit_code == 2 and "broken.json" in result.output
+
+
+def test_expired_waiver_fails_the_gate(saved: dict[str, Path], tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - pack: eeoc-four-fifths\n    check: four-fifths\n"
+        "    justification: plan R-12\n"
+        "    approver: CRO\n    expires: 2026-12-31\n",
+        encoding="utf-8",
+    )
+    args = [str(saved["fail"]), "--policy", "eeoc-four-fifths", "--waivers", str(waivers)]
+    valid = gate(*args, "--as-of", "2026-12-31")
+    assert valid.exit_code == 0 and "WAIVED" in valid.output
+    expired = gate(*args, "--as-of", "2027-01-01")
+    assert expired.exit_code == 1 and "expired on 2026-12-31" in expired.output
+
+
+def test_junit_validates_against_a_junit_schema(saved: dict[str, Path], tmp_path: Path) -> None:
+    from lxml import etree
+
+    junit, out_json = tmp_path / "gate.xml", tmp_path / "gate.json"
+    result = gate(str(saved["fail"]), "--policy", "feat", "--policy", "eeoc-four-fifths",
+                  "--junit", str(junit), "--json", str(out_json), "-q")  # fmt: skip
+    assert result.exit_code == 1
+    schema = etree.XMLSchema(etree.parse(str(HERE / "junit.xsd")))
+    doc = etree.parse(str(junit))
+    schema.assertValid(doc)
+    findings = json.loads(out_json.read_text(encoding="utf-8"))
+    assert findings["exit_code"] == 1 and findings["verdict"] == "fail"
+    cases = doc.findall(".//testcase")
+    assert len(cases) == len(findings["findings"])  # one test case per check
+    blocking_fails = [
+        f for f in findings["findings"] if f["status"] == "fail" and f["severity"] == "blocking"
+    ]
+    assert (
+        int(doc.getroot().get("failures")) == len(blocking_fails) == len(doc.findall(".//failure"))
+    )
+    opened = [
+        f
+        for f in findings["findings"]
+        if f["status"] in ("open", "insufficient_data", "not_applicable")
+    ]
+    assert len(doc.findall(".//skipped")) == len(opened)
+    f1 = next(c for c in cases if c.get("classname") == "feat.F1")
+    assert f1.find("failure") is not None and "sex=F" in f1.find("failure").get("message")
+    suites = {s.get("name"): s for s in doc.findall("testsuite")}
+    assert set(suites) == {"feat", "eeoc-four-fifths"}
+    assert suites["feat"].find("properties/property").get("value") == "1.0"
+
+
+def test_schema_rejects_a_malformed_junit_file() -> None:
+    """The schema is a real check: a report without the required counts is refused."""
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(HERE / "junit.xsd")))
+    bad = etree.fromstring(
+        b'<testsuites><testsuite name="x"><testcase name="a"/></testsuite></testsuites>'
+    )
+    assert not schema.validate(bad)
+    two = etree.fromstring(
+        b'<testsuites><testsuite name="x" tests="1" failures="1" errors="0"><testcase name="a">'
+        b"<failure/><skipped/></testcase></testsuite></testsuites>"
+    )
+    assert not schema.validate(two)
+
+
+def test_attest_init_writes_the_questionnaire(tmp_path: Path) -> None:
+    out = tmp_path / "q.yaml"
+    result = CliRunner().invoke(
+        app, ["attest", "init", "--policy", "feat", "--policy", "nyc-ll144", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    doc = yaml.safe_load(out.read_text(encoding="utf-8"))
+    checks = {(i["pack"], i["check"]) for i in doc["items"]}
+    assert ("feat", "A4") in checks and ("nyc-ll144", "LL144-auditor") in checks
+    again = CliRunner().invoke(app, ["attest", "init", "--policy", "feat", "--out", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_gate_is_light_and_fast(saved: dict[str, Path]) -> None:
+    """The gate on a saved assessment imports no heavy library and answers in under 1 s."""
+    script = (
+        "import sys, json\n"
+        "from compliance.cli import app\n"
+        "try:\n"
+        f"    app(['gate', {str(saved['fail'])!r}, '--policy', 'feat',"
+        " '--policy', 'eeoc-four-fifths', '--policy', 'nyc-ll144', '--policy', 'privacy',"
+        " '--policy', 'eu-ai-act', '-q'])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(json.dumps({'code': code, 'heavy': heavy}))\n"
+    )
+    best = float("inf")
+    for _ in range(2):  # the first run may pay for a cold file cache
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=False
+        )
+        best = min(best, time.perf_counter() - start)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report == {"code": 1, "heavy": []}
+    assert best < 1.0, f"gate took {best:.2f} s"
