@@ -27,7 +27,7 @@ def _key(key: Path | None, cert: Path | None, password_env: str, demo_cert_out: 
 
     if key is not None:
         return load_signing_key(key, cert=cert, password=os.environ.get(password_env))
-    demo = generate_self_signed("Compliance demo signer (self-signed)")
+    demo = generate_self_signed("Compliance demo signer")
     demo_cert_out.write_bytes(demo.cert_pem())
     Console(stderr=True).print(
         "[yellow]note:[/yellow] no --key given: signed with a fresh self-signed demo key; the "

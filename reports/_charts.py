@@ -53,7 +53,7 @@ def _pyplot() -> Any:
             "ytick.color": INK,
             "axes.spines.top": False,
             "axes.spines.right": False,
-            "svg.fonttype": "path",
+            "svg.fonttype": "none",
             "svg.hashsalt": "compliance-report",
         }
     )

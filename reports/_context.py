@@ -57,6 +57,7 @@ TABLE_METRICS = (
 )
 FPR_KEYS = (("0.01", "1% FPR"), ("0.001", "0.1% FPR"))
 MAX_STATEMENTS = 8
+MAX_EXPOSURE_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -430,6 +431,10 @@ def _privacy_context(privacy: Any) -> dict[str, Any]:
             if e is not None and e.ci_low is not None and e.ci_high is not None:
                 txt += f" (95% CI {e.ci_low * 100:.1f}–{e.ci_high * 100:.1f}%)"
             at[label] = txt
+        judged = [
+            x for x in a.slices if not getattr(x, "insufficient", False) and x.auc is not None
+        ]
+        judged.sort(key=lambda x: -(x.tpr_at_fpr.get("0.01") or 0.0))
         slices = [
             {
                 "group": group_text(s.attributes),
@@ -442,7 +447,7 @@ def _privacy_context(privacy: Any) -> dict[str, Any]:
                 if getattr(s, "insufficient", False)
                 else _pct(s.tpr_at_fpr.get("0.01")),
             }
-            for s in a.slices
+            for s in judged[:MAX_EXPOSURE_ROWS]
         ]
         eps = a.epsilon_lower_bound
         conf = getattr(a, "epsilon_confidence", None)
@@ -463,6 +468,7 @@ def _privacy_context(privacy: Any) -> dict[str, Any]:
                 "risk": getattr(a, "risk", None),
                 "summary": getattr(a, "summary", None),
                 "slices": slices,
+                "slices_more": len(a.slices) - len(slices),
                 "notes": list(a.notes),
             }
         )
@@ -553,18 +559,38 @@ def _advantage_text(e: Estimate) -> str:
     return txt
 
 
+def _scalar(v: Any) -> str | None:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.3g}" if math.isfinite(v) else "undefined"
+    if isinstance(v, int | str):
+        return str(v)
+    return None
+
+
 def _kv(d: Mapping[str, Any]) -> str:
+    """Measured values and thresholds in one line: scalars as they are, structures summarised.
+
+    Nested records (per-slice details) stay in assessment.json: printing them would be
+    unreadable, and could print a small count the tables suppress.
+    """
     parts = []
     for k, v in d.items():
-        if isinstance(v, float):
-            v = f"{v:.4g}"
-        elif isinstance(v, dict):
-            v = group_text(v) if all(isinstance(x, str) for x in v.values()) else str(v)
-        elif isinstance(v, list):
-            v = ", ".join(group_text(x) if isinstance(x, dict) else str(x) for x in v[:6]) + (
-                " …" if len(v) > 6 else ""
-            )
-        parts.append(f"{k.replace('_', ' ')}: {v}")
+        name = k.replace("_", " ")
+        text = _scalar(v)
+        if text is None and isinstance(v, dict) and all(isinstance(x, str) for x in v.values()):
+            text = group_text(v)
+        if text is None and isinstance(v, list):
+            if all(_scalar(x) is not None for x in v) and len(v) <= 8:
+                text = ", ".join(str(_scalar(x)) for x in v) or "none"
+            else:
+                text = f"{len(v)} entries (details in assessment.json)"
+        if text is None:
+            text = "details in assessment.json"
+        parts.append(f"{name}: {text}")
     return "; ".join(parts)
 
 
@@ -602,7 +628,12 @@ def _policy_context(policy: Any) -> dict[str, Any]:
             "principle": f.principle,
         }
         for f in findings
-        if f.severity == "blocking" and f.status in ("fail", "open", "insufficient_data")
+        if f.severity == "blocking" and f.status in ("fail", "insufficient_data")
+    ]
+    awaiting = [
+        f"{f.title} ({f.principle})"
+        for f in findings
+        if f.severity == "blocking" and f.status == "open"
     ]
     attestations = [
         {
@@ -650,6 +681,7 @@ def _policy_context(policy: Any) -> dict[str, Any]:
         "principles": [{"name": k, "findings": v} for k, v in principles.items()],
         "counts": [(STATUS_LABELS.get(k, k), v) for k, v in sorted(counts.items())],
         "blocking": blocking,
+        "awaiting": awaiting,
         "attestations": attestations,
         "waivers": waivers,
         "verdict": policy.verdict,
@@ -680,6 +712,10 @@ def _discovery_context(discovery: Any, min_cell: int) -> list[dict[str, str]]:
     return rows
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
     out = []
     f = ctx.get("fairness")
@@ -687,9 +723,9 @@ def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
         worst = next((s for s in f["statements"] if s["flagged"]), None)
         out.append(
             f"Fairness was measured on {f['n']} people across {f['n_slices']} slices of "
-            f"{', '.join(f['protected'])}; {f['n_four_fifths']} comparisons fall below the "
-            f"four-fifths threshold and {f['n_significant']} gaps in {f['primary_metric']} or "
-            "selection rate are statistically significant after correction."
+            f"{', '.join(f['protected'])}. Comparisons below the four-fifths threshold: "
+            f"{f['n_four_fifths']}; statistically significant gaps in {f['primary_metric']} or "
+            f"selection rate after correction: {f['n_significant']}."
         )
         if worst:
             out.append(worst["text"])

@@ -28,7 +28,7 @@ def signing_key(sign_key: Path | None, out_dir: Path, progress: Progress) -> Sig
         f"No --sign-key: made a self-signed demo key ({DEMO_KEY_NAME}); "
         "the report says it proves integrity, not identity"
     ):
-        key = generate_self_signed("Compliance demo signer (self-signed)")
+        key = generate_self_signed("Compliance demo signer")
         key.write_pem(out_dir / DEMO_KEY_NAME)
     return key
 
