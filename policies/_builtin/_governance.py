@@ -99,8 +99,10 @@ def personal_attributes(
                     "strength": auc,
                 }
             )
+    features = list(getattr(discovery, "features", None) or [])
     measured: dict[str, Any] = {
         "protected": protected,
+        "protected_inputs": [a for a in protected if a in features] if features else None,
         "proxy_search": proxies is not None,
         "proxies": flagged,
     }
