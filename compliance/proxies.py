@@ -284,33 +284,33 @@ def fairness_gap(
     y_true: np.ndarray,
     y_pred: np.ndarray,
     groups: pd.Series,
-    metric: str,
+    metrics: Sequence[str],
     *,
     min_size: int = 30,
 ) -> float | None:
-    """Largest minus smallest value of `metric` across the groups with enough rows.
+    """Largest minus smallest value across the groups with at least `min_size` eligible rows.
 
-    `metric` is a slice metric name, or "equalized_odds" (the larger of the true- and
-    false-positive-rate gaps).
+    With several metrics (equal odds compares two rates) the largest of their gaps; None
+    when no metric is count-based or fewer than two groups are large enough.
     """
-    if metric == "equalized_odds":
-        gaps = [
-            fairness_gap(y_true, y_pred, groups, m, min_size=min_size)
-            for m in ("true_positive_rate", "false_positive_rate")
-        ]
-        known = [g for g in gaps if g is not None]
-        return max(known) if known else None
-    m = SLICE_METRICS[metric]
-    eligible = np.asarray(m.eligible(y_true, y_pred), dtype=bool)
-    event = np.zeros(len(y_true), dtype=bool)
-    event[eligible] = np.asarray(m.event(y_true[eligible], y_pred[eligible]), dtype=bool)
-    values = []
+    gaps = []
     g = groups.astype(str).to_numpy()
-    for name in np.unique(g[groups.notna().to_numpy()]):
-        rows = (g == name) & eligible
-        if rows.sum() >= min_size:
-            values.append(event[rows].mean())
-    return float(max(values) - min(values)) if len(values) >= 2 else None
+    names = np.unique(g[groups.notna().to_numpy()])
+    for metric in metrics:
+        if metric not in SLICE_METRICS:
+            continue
+        m = SLICE_METRICS[metric]
+        eligible = np.asarray(m.eligible(y_true, y_pred), dtype=bool)
+        event = np.zeros(len(y_true), dtype=bool)
+        event[eligible] = np.asarray(m.event(y_true[eligible], y_pred[eligible]), dtype=bool)
+        values = []
+        for name in names:
+            rows = (g == name) & eligible
+            if rows.sum() >= min_size:
+                values.append(event[rows].mean())
+        if len(values) >= 2:
+            gaps.append(float(max(values) - min(values)))
+    return max(gaps) if gaps else None
 
 
 def _accuracy_auc(
@@ -340,6 +340,7 @@ def leave_one_out(
     inputs: Sequence[str],
     protected: Sequence[str],
     fairness_metric: str,
+    fairness_metrics: Sequence[str],
     seed: int = 0,
     min_size: int = 30,
 ) -> LeaveOneOutSection:
@@ -375,8 +376,8 @@ def leave_one_out(
         )
         acc_wo, auc_wo = _accuracy_auc(y_eval, pred_wo, score_wo)
         groups = evaluation[attr]
-        gap_with = fairness_gap(y_eval, pred_with, groups, fairness_metric, min_size=min_size)
-        gap_wo = fairness_gap(y_eval, pred_wo, groups, fairness_metric, min_size=min_size)
+        gap_with = fairness_gap(y_eval, pred_with, groups, fairness_metrics, min_size=min_size)
+        gap_wo = fairness_gap(y_eval, pred_wo, groups, fairness_metrics, min_size=min_size)
         results.append(
             LeaveOneOutResult(
                 attribute=attr,
@@ -395,7 +396,7 @@ def leave_one_out(
                 fairness_gap_change=_change(gap_with, gap_wo),
                 original_accuracy=float(np.mean(y_eval == y_pred_original)),
                 original_fairness_gap=fairness_gap(
-                    y_eval, y_pred_original, groups, fairness_metric, min_size=min_size
+                    y_eval, y_pred_original, groups, fairness_metrics, min_size=min_size
                 ),
             )
         )

@@ -164,6 +164,13 @@ SLICE_METRICS: dict[str, SliceMetric] = {
             True,
             "false omission rate",
         ),
+        SliceMetric(
+            "negative_predictive_value",
+            lambda t, p: p == 0,
+            lambda t, p: t == 0,
+            False,
+            "negative predictive value",
+        ),
         SliceMetric("selection_rate", _all, lambda t, p: p == 1, False, "selection rate"),
     ]
 }
@@ -830,38 +837,54 @@ def merge_refinements(
     event: np.ndarray,
     level: float = 0.05,
 ) -> list[tuple[int, list[int]]]:
-    """Fold a slice into a more general kept slice when it adds nothing to it.
+    """Fold a slice into a more general one when it adds nothing to it.
 
     A slice that refines a more general one (its predicates are a superset) and whose
-    rate does not differ from the rest of the general slice (two-sided test, p >= `level`)
-    says nothing the general slice does not: "region C and product card and sex F" when
-    the whole of "region C and product card" fails alike. Groups are visited in order;
-    the general slice keeps its place.
+    rate does not differ from the rest of the general slice says nothing the general slice
+    does not: "region C and product card and sex F" when the whole of "region C and
+    product card" fails alike. "Differ" is a two-sided test at `level`, Bonferroni-
+    corrected over the comparisons made. Generals are settled first (fewest predicates),
+    a slice folds into the most general slice it refines, and the result keeps the
+    groups' original order.
     """
-    kept: list[tuple[int, list[int]]] = []
-    for keep, others in groups:
-        items = set(candidates[keep].items)
-        target = None
-        for pos, (g, _) in enumerate(kept):
-            general = set(candidates[g].items)
-            if general < items:
-                inside = masks[keep] & eligible
-                rest = masks[g] & ~masks[keep] & eligible
-                p, _ = two_proportion_test(
-                    int((inside & event).sum()),
-                    int(inside.sum()),
-                    int((rest & event).sum()),
-                    int(rest.sum()),
-                )
-                if math.isnan(p) or p >= level:
-                    target = pos
-                    break
-        if target is None:
-            kept.append((keep, list(others)))
-        else:
-            g, absorbed = kept[target]
-            kept[target] = (g, [*absorbed, keep, *others])
-    return kept
+    order = sorted(range(len(groups)), key=lambda g: (len(candidates[groups[g][0]].items), g))
+    pairs = sum(
+        1
+        for a in range(len(groups))
+        for b in range(len(groups))
+        if set(candidates[groups[a][0]].items) < set(candidates[groups[b][0]].items)
+    )
+    threshold = level / max(pairs, 1)
+    into: dict[int, int] = {}  # group -> the group it folds into
+    for g in order:
+        items = set(candidates[groups[g][0]].items)
+        for h in order:
+            if h == g or h in into:
+                continue
+            general = set(candidates[groups[h][0]].items)
+            if not general < items:
+                continue
+            inside = masks[groups[g][0]] & eligible
+            rest = masks[groups[h][0]] & ~masks[groups[g][0]] & eligible
+            p, _ = two_proportion_test(
+                int((inside & event).sum()),
+                int(inside.sum()),
+                int((rest & event).sum()),
+                int(rest.sum()),
+            )
+            if math.isnan(p) or p >= threshold:
+                into[g] = h
+                break
+    out: list[tuple[int, list[int]]] = []
+    for g, (keep, others) in enumerate(groups):
+        if g in into:
+            continue
+        absorbed = list(others)
+        for child, parent in into.items():
+            if parent == g:
+                absorbed.extend([groups[child][0], *groups[child][1]])
+        out.append((keep, absorbed))
+    return out
 
 
 def _definition_of(enc: EncodedFeatures, items: Sequence[tuple[int, int]]) -> SliceDefinition:

@@ -230,35 +230,29 @@ def _condition(p: Path, fld: str, value: object, col: pd.Series) -> str | list[f
 # ---------------------------------------------------------------- leave-one-out
 
 
-_PRIMARY_ALIASES = {
-    "demographic_parity": "selection_rate",
-    "equal_opportunity": "true_positive_rate",
-    "equalized_odds": "equalized_odds",
-    "predictive_parity": "precision",
-}
+def _fairness_metric(ctx: RunContext) -> tuple[str, list[str]]:
+    """The Veritas parity metric and the per-slice rates it compares.
 
-
-def _fairness_metric(ctx: RunContext) -> str:
-    """The primary fairness metric: the engine's choice when the context carries it.
-
-    Otherwise the Veritas answers of the spec decide: a benefit to the eligible is judged
-    by the true positive rate, a harm to the eligible by the false positive rate, an
-    inclusion concern by the selection rate, both concerns by equalized odds.
+    The fairness step's own selection when the context carries it; otherwise the same
+    tree (`compliance.veritas`) walked with the spec's answers. Where the tree has no
+    metric for the answers, the error rate stands in.
     """
     fairness = getattr(ctx, "fairness", None)
-    name = getattr(fairness, "primary_metric", None)
-    if isinstance(name, str):
-        base = name.removesuffix("_difference").removesuffix("_ratio").removesuffix("_parity")
-        if base in SLICE_METRICS or base == "equalized_odds":
-            return base
-        if base in _PRIMARY_ALIASES or name in _PRIMARY_ALIASES:
-            return _PRIMARY_ALIASES.get(base, _PRIMARY_ALIASES.get(name, "selection_rate"))
-    spec = ctx.spec
-    if spec.fair_concern == "both":
-        return "equalized_odds"
-    if spec.fair_concern == "inclusive":
-        return "selection_rate"
-    return "true_positive_rate" if spec.fair_priority == "benefit" else "false_positive_rate"
+    selection = getattr(fairness, "metric_selection", None)
+    if selection is None:
+        from compliance.veritas import select_metric
+
+        spec = ctx.spec
+        try:
+            selection = select_metric(
+                fair_priority=spec.fair_priority,
+                fair_impact=spec.fair_impact,
+                fair_concern=spec.fair_concern,
+                positive_label_favourable=spec.positive_label_favourable,
+            )
+        except InputError:
+            return "error_rate", ["error_rate"]
+    return str(selection.parity_metric), [str(m) for m in selection.metrics]
 
 
 def _leave_one_out(ctx: RunContext, features: list[str]) -> LeaveOneOutSection:
@@ -294,6 +288,7 @@ def _leave_one_out(ctx: RunContext, features: list[str]) -> LeaveOneOutSection:
     y01, labels = encode_binary_target(
         y_raw, positive_label=spec.positive_label, path=train_path, field=spec.target
     )
+    parity, rates = _fairness_metric(ctx)
     with ctx.progress.step("Leave-one-out refits of protected inputs"):
         section = leave_one_out(
             ctx.model,
@@ -306,7 +301,8 @@ def _leave_one_out(ctx: RunContext, features: list[str]) -> LeaveOneOutSection:
             labels=labels,
             inputs=inputs,
             protected=list(spec.protected),
-            fairness_metric=_fairness_metric(ctx),
+            fairness_metric=parity,
+            fairness_metrics=rates,
             seed=spec.seed,
             min_size=spec.min_slice_size,
         )
