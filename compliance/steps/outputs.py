@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 REPORT_NAME = "report.pdf"
 PACK_NAME = "submission-pack.zip"
 DEMO_KEY_NAME = "demo-signing-key.pem"
+DEMO_CERT_NAME = "demo-signing-cert.pem"
 PASSWORD_ENV = "COMPLIANCE_KEY_PASSWORD"
 
 
@@ -25,11 +26,12 @@ def signing_key(sign_key: Path | None, out_dir: Path, progress: Progress) -> Sig
     if sign_key is not None:
         return load_signing_key(sign_key, password=os.environ.get(PASSWORD_ENV))
     with progress.step(
-        f"No --sign-key: made a self-signed demo key ({DEMO_KEY_NAME}); "
+        f"No --sign-key: made a self-signed demo key ({DEMO_KEY_NAME}, {DEMO_CERT_NAME}); "
         "the report says it proves integrity, not identity"
     ):
         key = generate_self_signed("Compliance demo signer")
         key.write_pem(out_dir / DEMO_KEY_NAME)
+        (out_dir / DEMO_CERT_NAME).write_bytes(key.cert_pem())
     return key
 
 
