@@ -72,6 +72,14 @@ def register(app: typer.Typer) -> None:
                 "--fail-on-open", help="Exit 1 also when a blocking finding is open or lacks data."
             ),
         ] = False,
+        write_assessment: Annotated[
+            Path | None,
+            typer.Option(
+                "--write-assessment",
+                help="Also write a copy of the assessment with this policy evaluation "
+                "(attestations and waivers included), for the report.",
+            ),
+        ] = None,
         quiet: Annotated[
             bool, typer.Option("--quiet", "-q", help="Print only the verdict.")
         ] = False,
@@ -103,7 +111,7 @@ def register(app: typer.Typer) -> None:
                 f"{assessment}: no policy pack recorded in the assessment; name one with --policy",
                 hint="built-in packs: feat, privacy, nyc-ll144, eeoc-four-fifths, eu-ai-act",
             )
-        section, _ = evaluate_inputs(
+        section, used = evaluate_inputs(
             saved, refs, attestations=attestations, waivers=waivers, baseline=baseline, as_of=day
         )
         blocking_open = section.verdict == "open"
@@ -112,6 +120,22 @@ def register(app: typer.Typer) -> None:
             write_text(junit, junit_xml(section))
         if json_out is not None:
             write_text(json_out, findings_json(section, exit_code=code, assessment=str(assessment)))
+        if write_assessment is not None:
+            import hashlib
+
+            from compliance.assessment import InputFile
+
+            added = [
+                InputFile(
+                    path=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                    role=role, size=path.stat().st_size,
+                )
+                for path, role in used
+            ]  # fmt: skip
+            updated = saved.model_copy(
+                update={"policy": section, "inputs": [*saved.inputs, *added]}
+            )
+            write_text(write_assessment, updated.to_json())
         if not quiet:
             for f in section.findings:
                 word = STATUS_WORDS[f.status]

@@ -234,8 +234,7 @@ def dp_reference(ctx: CheckContext, p: NoOptions, t: NoOptions) -> Outcome:
     if not items:
         return Outcome(
             "insufficient_data",
-            "No differentially private reference model recorded: train one with the attack "
-            "suite's DP reference (diffprivlib or opacus) to show the privacy-utility trade-off.",
+            "No differentially private reference model recorded: " + RUN_HINT.format("dp") + ".",
         )
     rows = [{"method": i.get("method"), "epsilon": i.get("epsilon_spent"), "delta": i.get("delta"),
              "accuracy": i.get("accuracy")} for i in items]  # fmt: skip

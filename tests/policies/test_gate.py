@@ -175,3 +175,26 @@ def test_gate_is_light_and_fast(saved: dict[str, Path]) -> None:
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report == {"code": 1, "heavy": []}
     assert best < 1.0, f"gate took {best:.2f} s"
+
+
+def test_write_assessment_keeps_attestations_and_waivers(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    from compliance.assessment import load_assessment
+
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - pack: eeoc-four-fifths\n    check: four-fifths\n"
+        "    justification: plan R-12\n    approver: CRO\n    expires: 2026-12-31\n",
+        encoding="utf-8",
+    )
+    copy = tmp_path / "with-policy.json"
+    result = gate(str(saved["fail"]), "--policy", "eeoc-four-fifths", "--waivers", str(waivers),
+                  "--as-of", "2026-12-01", "--write-assessment", str(copy), "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    a = load_assessment(copy)
+    assert a.policy is not None and [w.status for w in a.policy.waivers] == ["active"]
+    assert [i.role for i in a.inputs] == ["waivers"]
+    # The gate reads the recorded packs back when none is named.
+    again = gate(str(copy), "-q")
+    assert again.exit_code == 1 and "eeoc-four-fifths 1.0" in again.output
