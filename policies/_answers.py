@@ -41,6 +41,7 @@ class AnswerSpec(_Strict):
     name: str | None = None
     role: str | None = None
     date: str | None = None
+    compliant: bool | None = None
 
     @field_validator("date", mode="before")
     @classmethod
@@ -128,7 +129,8 @@ def record(pack: Pack, check_id: str, answer: AnswerSpec | None) -> AttestationR
     return AttestationRecord(
         **base,
         answer=answer.answer, evidence=answer.evidence, name=answer.name, role=answer.role,
-        date=answer.date, status=_status(answer),  # type: ignore[arg-type]
+        date=answer.date, compliant=answer.compliant,
+        status=_status(answer),  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -145,11 +147,14 @@ def questionnaire_text(packs: Sequence[Pack]) -> str:
                 "question": getattr(pc.params, "question", ""),
                 "expected_evidence": getattr(pc.params, "expected_evidence", ""),
                 "answer": None, "evidence": None, "name": None, "role": None, "date": None,
+                "compliant": None,
             })  # fmt: skip
     header = (
         "# Attestation questionnaire. For each item fill `answer`, `evidence` (a document or\n"
         "# ticket reference), and who answers: `name`, `role`, `date` (YYYY-MM-DD).\n"
-        "# Items left empty stay `open` in the assessment. Give it back with --attestations.\n"
+        "# Set `compliant: false` when the answer shows the requirement is not met: the\n"
+        "# finding then fails. Items left empty stay `open` in the assessment.\n"
+        "# Give it back with --attestations.\n"
     )
     body = {
         "questionnaire": QUESTIONNAIRE_VERSION,

@@ -64,6 +64,8 @@ class AttestationRecord(Frozen):
     name: str | None = None
     role: str | None = None
     date: str | None = None
+    compliant: bool | None = None
+    """False when the person answering states the requirement is not met."""
     status: Literal["answered", "open", "incomplete"] = "open"
 
 

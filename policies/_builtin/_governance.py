@@ -45,6 +45,12 @@ def attestation(ctx: CheckContext, p: AttestationParams, t: NoOptions) -> Outcom
     a = ctx.attestation
     assert a is not None
     ref = f" Evidence: {a.evidence}." if a.evidence else ""
+    if a.compliant is False:
+        return Outcome(
+            "fail",
+            f"Attested as not met by {a.name} ({a.role}) on {a.date}: {a.answer}.{ref}",
+            {"answer": a.answer, "evidence": a.evidence, "compliant": False},
+        )
     return Outcome(
         "pass",
         f"Answered by {a.name} ({a.role}) on {a.date}.{ref}",
@@ -125,6 +131,13 @@ def personal_attributes(
     a = ctx.attestation
     assert a is not None
     measured["answer"] = a.answer
+    if a.compliant is False:
+        return Outcome(
+            "fail",
+            f"Attested as not justified by {a.name} ({a.role}) on {a.date}: {a.answer}; "
+            f"{proxy_text}.",
+            measured,
+        )
     if flagged:
         return Outcome(
             "warn",

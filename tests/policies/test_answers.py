@@ -172,3 +172,28 @@ def test_waiver_errors(build: Any, tmp_path: Path) -> None:
     )
     with pytest.raises(PolicyError, match="required key 'approver' is missing"):
         policies.load_waivers(path)
+
+
+def test_an_answer_that_says_not_met_fails(build: Any, tmp_path: Path) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_text(
+        "items:\n  - pack: feat\n    check: A4\n    answer: there is no appeal channel yet\n"
+        "    name: Ada\n    role: CRO\n    date: 2026-11-20\n    compliant: false\n",
+        encoding="utf-8",
+    )
+    section = policies.evaluate(
+        build["assessment"](),
+        [policies.load_pack("feat")],
+        answers=policies.load_answers(path),
+        as_of=DAY,
+    )
+    a4 = next(f for f in section.findings if f.check == "A4")
+    assert a4.status == "fail" and a4.severity == "blocking"
+    assert "Attested as not met by Ada (CRO) on 2026-11-20" in a4.message
+    assert section.verdict == "fail"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("compliant: false", "compliant: maybe"),
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError, match=r"field 'items\[0\]\.compliant': line 8"):
+        policies.load_answers(path)

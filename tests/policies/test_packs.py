@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -226,7 +227,9 @@ def test_unknown_pack_id_and_missing_file() -> None:
         policies.load_pack("missing/pack.yaml")
 
 
-def test_entry_point_check_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entry_point_check_is_found(
+    build: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A user check registered through the `compliance.checks` entry point group."""
     import importlib.metadata as md
 
@@ -263,6 +266,11 @@ def test_entry_point_check_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         )
         pack = policies.load_pack(pack_path)
         assert pack.checks[0].definition.id == "acme.always_warn"
+        section = policies.evaluate(build["assessment"](), [pack])
+        finding = section.findings[0]
+        assert (finding.status, finding.function, finding.measured) == (
+            "warn", "acme.always_warn", {"n": "predictions"},
+        )  # fmt: skip
     finally:
         policies.unregister_check("acme.always_warn")
         monkeypatch.setattr(_registry, "_entry_points_loaded", False)
@@ -295,3 +303,22 @@ def test_public_api_is_pinned() -> None:
             "registered_checks", "unregister_check", "verdict_of", "write_text",
         ]
     )  # fmt: skip
+
+
+def test_a_check_that_raises_is_a_policy_error(build: Any, tmp_path: Path) -> None:
+    @policies.check("test.broken", register=False)
+    def broken(ctx: object, params: object, thresholds: object) -> policies.Outcome:
+        raise ZeroDivisionError("division by zero")
+
+    policies.register_check(broken)
+    try:
+        text = USER_PACK.replace("check: fairness.primary_metric_parity", "check: test.broken")
+        pack = policies.load_pack(
+            write(tmp_path, text.replace("    thresholds:\n      max_difference: 0.05\n", ""))
+        )
+        with pytest.raises(
+            PolicyError, match=r"check 'test.broken' \(acme/parity\) raised ZeroDivisionError"
+        ):
+            policies.evaluate(build["assessment"](), [pack])
+    finally:
+        policies.unregister_check("test.broken")
