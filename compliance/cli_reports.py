@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
     def keygen(
         out: Annotated[Path, typer.Option("--out", help="Directory for the key and certificate.")],
         name: Annotated[str, typer.Option("--name", help="Common name of the signer.")] = (
-            "Compliance signer (self-signed)"
+            "Compliance signer"
         ),
         organization: Annotated[
             str | None, typer.Option("--organization", help="Organisation name.")

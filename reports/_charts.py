@@ -105,13 +105,29 @@ def interval_chart(
     return _to_uri(fig)
 
 
+def _thin(points: list[tuple[float, float]], *, step: float = 0.01) -> list[tuple[float, float]]:
+    """Keep the points of a log-log curve that move at least `step` decades (and the ends).
+
+    A ROC curve on thousands of records has thousands of steps; the eye sees a few hundred.
+    """
+    if len(points) <= 2:
+        return points
+    kept = [points[0]]
+    for f, t in points[1:-1]:
+        lf, lt = math.log10(kept[-1][0]), math.log10(kept[-1][1])
+        if abs(math.log10(f) - lf) >= step or abs(math.log10(t) - lt) >= step:
+            kept.append((f, t))
+    kept.append(points[-1])
+    return kept
+
+
 def roc_chart(curves: Sequence[tuple[str, Sequence[tuple[float, float]]]]) -> str:
     """ROC curves on log-log axes, with the 1% and 0.1% false-positive-rate marks."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.2, 3.9))
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
     floor = 1e-4
     for i, (name, points) in enumerate(curves):
-        pts = sorted((max(f, floor), max(t, floor)) for f, t in points)
+        pts = _thin(sorted((max(f, floor), max(t, floor)) for f, t in points))
         if not pts:
             continue
         xs, ys = zip(*pts, strict=True)
@@ -129,33 +145,38 @@ def roc_chart(curves: Sequence[tuple[str, Sequence[tuple[float, float]]]]) -> st
     ax.set_xlabel("false positive rate (non-members flagged as members)")
     ax.set_ylabel("true positive rate (members found)")
     ax.grid(which="major", color="#e5e8ec", lw=0.6)
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
     return _to_uri(fig)
 
 
 def bar_chart(groups: Sequence[Bar], *, ylabel: str, percent: bool) -> str:
-    """Grouped vertical bars: one group per label, one bar per series."""
+    """Grouped horizontal bars: one group per label, one bar per series."""
     plt = _pyplot()
     series: list[str] = []
     for g in groups:
         for name, _ in g.values:
             if name not in series:
                 series.append(name)
-    fig, ax = plt.subplots(figsize=(6.0, 2.6))
-    width = 0.8 / max(len(series), 1)
+    fig, ax = plt.subplots(figsize=(6.0, 0.5 + 0.55 * len(groups) * max(len(series), 1) / 2))
+    height = 0.8 / max(len(series), 1)
     scale = 100.0 if percent else 1.0
     for j, name in enumerate(series):
-        xs, hs = [], []
-        for i, g in enumerate(groups):
+        ys, ws = [], []
+        for i, g in enumerate(reversed(groups)):
             for sname, v in g.values:
                 if sname == name and v is not None and math.isfinite(v):
-                    xs.append(i - 0.4 + width * (j + 0.5))
-                    hs.append(v * scale)
-        ax.bar(xs, hs, width=width * 0.92, color=SERIES[j % len(SERIES)], label=name)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([g.label for g in groups])
-    ax.set_ylabel(ylabel + (" (%)" if percent else ""))
-    ax.grid(axis="y", color="#e5e8ec", lw=0.6)
+                    ys.append(i + 0.4 - height * (j + 0.5))
+                    ws.append(v * scale)
+        ax.barh(ys, ws, height=height * 0.9, color=SERIES[j % len(SERIES)], label=name)
+        for y, w in zip(ys, ws, strict=True):
+            label = f"{w:.1f}" + ("%" if percent else "")
+            ax.annotate(label, (w, y), xytext=(2, 0), textcoords="offset points", va="center",
+                        fontsize=6.5, color=INK)  # fmt: skip
+    ax.set_yticks(range(len(groups)))
+    ax.set_yticklabels([g.label for g in reversed(groups)])
+    ax.set_xlabel(ylabel + (" (%)" if percent else ""))
+    ax.set_xlim(0, 100 * 1.12 if percent else None)
+    ax.grid(axis="x", color="#e5e8ec", lw=0.6)
     ax.set_axisbelow(True)
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _to_uri(fig)

@@ -284,7 +284,8 @@ def _fairness_context(fairness: FairnessSection) -> dict[str, Any]:
         chart = None
         chart_metrics = focus
         plottable = [s for s in slices if _shown(s, chart_metrics[-1], min_cell)]
-        if 1 <= len(plottable) <= 24 and fairness.task == "binary":
+        # Charts for each attribute alone; intersections are tables (and in the pack's CSV).
+        if len(dim) == 1 and 1 <= len(plottable) <= 24 and fairness.task == "binary":
             charts = []
             for m in chart_metrics:
                 pts = [s for s in slices if _shown(s, m, min_cell) and _value(s, m) is not None]
@@ -474,6 +475,13 @@ def _privacy_context(privacy: Any) -> dict[str, Any]:
         )
         if a.roc:
             curves.append((a.name, a.roc))
+    strongest = getattr(privacy, "strongest_attack", None)
+    names = [m["name"] for m in membership]
+    if strongest not in names and membership:
+        ranked = max(privacy.membership, key=lambda a: a.tpr_at_fpr.get("0.01") or 0.0)
+        strongest = ranked.name
+    for m in membership:
+        m["exposure_shown"] = m["name"] == strongest
     roc_uri = _charts.roc_chart(curves) if curves else None
     attribute = []
     bars = []
@@ -539,7 +547,7 @@ def _privacy_context(privacy: Any) -> dict[str, Any]:
     return {
         "membership": membership,
         "membership_risk": getattr(privacy, "membership_risk", None),
-        "strongest": getattr(privacy, "strongest_attack", None),
+        "strongest": strongest,
         "roc_uri": roc_uri,
         "attribute": attribute,
         "attribute_uri": attr_uri,
