@@ -114,8 +114,10 @@ def run_attribute_inference(
     pop = pop.iloc[np.sort(rng.choice(len(pop), min(len(pop), max_train), replace=False))]
     y_all, (_, positive) = encode_binary_target(
         pd.concat([mem[target], pop[target]], ignore_index=True),
-        positive_label=positive_label, path="training data", field=target,
-    )  # fmt: skip
+        positive_label=positive_label,
+        path="training data",
+        field=target,
+    )
     y_mem, y_pop = y_all[: len(mem)], y_all[len(mem) :]
     names = [str(c) for c in model.classes]
     positive_col = names.index(positive) if positive in names else 1
@@ -164,9 +166,12 @@ def run_attribute_inference(
         f"right {float(att_ok.mean()):.1%} of the time, the imputation baseline without it "
         f"{float(base_ok.mean()):.1%}; advantage {advantage.value:+.1%} (95% CI "
         f"{advantage.ci_low:+.1%} to {advantage.ci_high:+.1%}): "
-        + ("the model reveals the attribute beyond what the rest of the record does."
-           if significant else "no evidence that the model reveals more than the record itself.")
-    )  # fmt: skip
+        + (
+            "the model reveals the attribute beyond what the rest of the record does."
+            if significant
+            else "no evidence that the model reveals more than the record itself."
+        )
+    )
     notes = [
         "the model was queried with each candidate value of the attribute"
         if queried

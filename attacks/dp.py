@@ -93,7 +93,7 @@ class DPModel:
             import torch
 
             with torch.no_grad():
-                logits = self.estimator(torch.as_tensor(np.asarray(X, dtype=np.float32)))
+                logits = self.estimator(torch.tensor(np.array(X, dtype=np.float32)))
                 return torch.softmax(logits, dim=1).numpy().astype(float)
         return np.asarray(self.estimator.predict_proba(np.asarray(X, dtype=float)), dtype=float)
 
@@ -156,8 +156,8 @@ def train_dp_sgd(
     start = time.perf_counter()
     torch.manual_seed(seed)
     data = TensorDataset(
-        torch.as_tensor(np.asarray(X, dtype=np.float32)),
-        torch.as_tensor(np.asarray(y, dtype=np.int64)),
+        torch.tensor(np.array(X, dtype=np.float32)),
+        torch.tensor(np.array(y, dtype=np.int64)),
     )
     loader = DataLoader(
         data, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)

@@ -46,9 +46,9 @@ def invert_classes(
     import torch
 
     torch.manual_seed(seed)
-    lo = torch.as_tensor(lower, dtype=torch.float32)
-    hi = torch.as_tensor(upper, dtype=torch.float32)
-    start = torch.as_tensor(init, dtype=torch.float32)
+    lo = torch.tensor(np.array(lower, dtype=np.float32))
+    hi = torch.tensor(np.array(upper, dtype=np.float32))
+    start = torch.tensor(np.array(init, dtype=np.float32))
     scale = torch.clamp(hi - lo, min=1e-6)
     out = []
     was_training = getattr(module, "training", False)
@@ -103,9 +103,14 @@ def run_inversion(
     n_classes = int(classes.max()) + 1
     mean = X.mean(axis=0)
     recon = invert_classes(
-        model.estimator, n_classes, init=mean, lower=X.min(axis=0), upper=X.max(axis=0),
-        steps=steps, seed=seed,
-    )  # fmt: skip
+        model.estimator,
+        n_classes,
+        init=mean,
+        lower=X.min(axis=0),
+        upper=X.max(axis=0),
+        steps=steps,
+        seed=seed,
+    )
     evaluator = SVC(gamma="scale", random_state=seed).fit(X, y)
     pred = evaluator.predict(recon)
     recognised = int((pred == np.arange(n_classes)).sum())

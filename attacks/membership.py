@@ -222,8 +222,13 @@ class LabelOnly(MembershipAttack):
 
 
 DEFAULT_ATTACKS = (
-    "loss", "lira_offline", "lira_online", "rmia", "rmia_online", "label_only",
-)  # fmt: skip
+    "loss",
+    "lira_offline",
+    "lira_online",
+    "rmia",
+    "rmia_online",
+    "label_only",
+)
 
 
 @dataclass(frozen=True)
@@ -243,10 +248,15 @@ class MembershipOptions:
 
 @dataclass
 class MembershipOutcome:
+    """The evidence of a membership run, and which rows it evaluated (positions in the
+    members and population frames), so that other tools can be run on the same points."""
+
     results: list[AttackResult]
     notes: list[str] = field(default_factory=list)
     strongest: str | None = None
     risk: str | None = None
+    member_rows: np.ndarray | None = None
+    nonmember_rows: np.ndarray | None = None
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -365,20 +375,33 @@ def _slices(
             n_m, n_nm = int(m.sum()), int(nm.sum())
             keys = [f"{f:g}" for f in FPRS]
             if min(n_m, n_nm) < min_size:
-                out.append(SliceExposure(
-                    attributes={col: value}, n_members=n_m, n_nonmembers=n_nm, auc=None,
-                    tpr_at_fpr=dict.fromkeys(keys), fpr_at_threshold=dict.fromkeys(keys),
-                    insufficient=True,
-                ))  # fmt: skip
+                out.append(
+                    SliceExposure(
+                        attributes={col: value},
+                        n_members=n_m,
+                        n_nonmembers=n_nm,
+                        auc=None,
+                        tpr_at_fpr=dict.fromkeys(keys),
+                        fpr_at_threshold=dict.fromkeys(keys),
+                        insufficient=True,
+                    )
+                )
                 continue
             s = summarise_roc(is_member[sel], scores[sel], fprs=FPRS)
-            out.append(SliceExposure(
-                attributes={col: value}, n_members=n_m, n_nonmembers=n_nm, auc=round(s.auc, 6),
-                tpr_at_fpr={k: round(float((scores[m] >= thresholds[k]).mean()), 6) for k in keys},
-                fpr_at_threshold={
-                    k: round(float((scores[nm] >= thresholds[k]).mean()), 6) for k in keys
-                },
-            ))  # fmt: skip
+            out.append(
+                SliceExposure(
+                    attributes={col: value},
+                    n_members=n_m,
+                    n_nonmembers=n_nm,
+                    auc=round(s.auc, 6),
+                    tpr_at_fpr={
+                        k: round(float((scores[m] >= thresholds[k]).mean()), 6) for k in keys
+                    },
+                    fpr_at_threshold={
+                        k: round(float((scores[nm] >= thresholds[k]).mean()), 6) for k in keys
+                    },
+                )
+            )
     return sorted(out, key=lambda e: -(e.tpr_at_fpr.get("0.01") or -1.0))
 
 
@@ -497,8 +520,10 @@ def run_membership(
 
     y_all, (_, positive) = encode_binary_target(
         pd.concat([members[target], population[target]], ignore_index=True),
-        positive_label=positive_label, path=members_path or "training data", field=target,
-    )  # fmt: skip
+        positive_label=positive_label,
+        path=members_path or "training data",
+        field=target,
+    )
     y_members, y_population = y_all[: len(members)], y_all[len(members) :]
 
     notes: list[str] = []
@@ -550,8 +575,9 @@ def run_membership(
         raise InputError(
             f"too few records to evaluate an attack: {len(members)} members and {n_pop} "
             "population rows give fewer than 50 of each",
-            path=population_path, field="population",
-        )  # fmt: skip
+            path=population_path,
+            field="population",
+        )
     mem_idx = np.sort(rng.choice(len(members), n_eval, replace=False))
     pop_perm = rng.permutation(n_pop)
     non_idx, pool_idx = np.sort(pop_perm[:n_eval]), np.sort(pop_perm[n_eval:])
@@ -568,8 +594,9 @@ def run_membership(
             f"rest are too few to train {k} reference model(s) on at least half as many rows "
             f"as the training set ({len(members) // 2}); give at least {need} population "
             "rows, or run only the attacks without reference models",
-            path=population_path, field="population",
-        )  # fmt: skip
+            path=population_path,
+            field="population",
+        )
 
     # one frame: evaluation members, then the whole population
     frame = pd.concat([members.iloc[mem_idx], population], ignore_index=True)
@@ -598,10 +625,14 @@ def run_membership(
                 correct = None
             if "label_only" in names or correct is None:
                 robustness, first = _robustness(
-                    pred_source, X.iloc[eval_rows], y_eval, {positive},
+                    pred_source,
+                    X.iloc[eval_rows],
+                    y_eval,
+                    {positive},
                     X.iloc[pool_rows] if pool_rows.size else X.iloc[eval_rows],
-                    queries=opts.label_queries, seed=opts.seed,
-                )  # fmt: skip
+                    queries=opts.label_queries,
+                    seed=opts.seed,
+                )
                 if correct is None:
                     correct = first
         else:
@@ -641,9 +672,16 @@ def run_membership(
             subsets = [np.sort(rng.choice(pool_rows, ref_size, replace=False)) for _ in range(k)]
         points = np.r_[eval_rows, z_rows]
         ref = train_reference_models(
-            trainer, X=X, y01=y, y_raw=frame[target].to_numpy(), subsets=subsets, points=points,
-            seed=opts.seed, jobs=opts.jobs, progress=progress,
-        )  # fmt: skip
+            trainer,
+            X=X,
+            y01=y,
+            y_raw=frame[target].to_numpy(),
+            subsets=subsets,
+            points=points,
+            seed=opts.seed,
+            jobs=opts.jobs,
+            progress=progress,
+        )
     data = AttackInputs(
         is_member=is_member,
         correct=np.asarray(correct, dtype=bool),
@@ -700,4 +738,11 @@ def run_membership(
     strongest = max(results, key=lambda r: (r.tpr_at_fpr.get("0.01") or 0.0, r.auc or 0.0))
     order = {"low": 0, "moderate": 1, "high": 2}
     risk = max((r.risk or "low" for r in results), key=lambda v: order[v])
-    return MembershipOutcome(results=results, notes=notes, strongest=strongest.name, risk=risk)
+    return MembershipOutcome(
+        results=results,
+        notes=notes,
+        strongest=strongest.name,
+        risk=risk,
+        member_rows=mem_idx,
+        nonmember_rows=non_idx,
+    )

@@ -43,17 +43,35 @@ FALLBACK_FAMILY = "fallback: OrdinalEncoder + HistGradientBoostingClassifier (bl
 # LightGBM parameters that shape the trained model; the rest of a model file's parameter
 # block (I/O, device, seeds, aliases) is left out so that retraining does not warn.
 _LGB_TRAIN_PARAMS = (
-    "boosting", "objective", "num_iterations", "learning_rate", "num_leaves", "max_depth",
-    "min_data_in_leaf", "min_sum_hessian_in_leaf", "bagging_fraction", "bagging_freq",
-    "feature_fraction", "feature_fraction_bynode", "lambda_l1", "lambda_l2",
-    "min_gain_to_split", "max_bin", "max_cat_threshold", "cat_l2", "cat_smooth",
-    "max_cat_to_onehot", "min_data_per_group", "extra_trees", "path_smooth", "is_unbalance",
-    "scale_pos_weight", "boost_from_average", "linear_tree", "max_delta_step",
-)  # fmt: skip
-_XGB_TREE_PARAMS = (
-    "eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "gamma",
-    "lambda", "alpha", "max_bin", "tree_method", "grow_policy", "max_leaves",
-)  # fmt: skip
+    "boosting",
+    "objective",
+    "num_iterations",
+    "learning_rate",
+    "num_leaves",
+    "max_depth",
+    "min_data_in_leaf",
+    "min_sum_hessian_in_leaf",
+    "bagging_fraction",
+    "bagging_freq",
+    "feature_fraction",
+    "feature_fraction_bynode",
+    "lambda_l1",
+    "lambda_l2",
+    "min_gain_to_split",
+    "max_bin",
+    "max_cat_threshold",
+    "cat_l2",
+    "cat_smooth",
+    "max_cat_to_onehot",
+    "min_data_per_group",
+    "extra_trees",
+    "path_smooth",
+    "is_unbalance",
+    "scale_pos_weight",
+    "boost_from_average",
+    "linear_tree",
+    "max_delta_step",
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +89,8 @@ class Trainer:
 def _categorise(frame: pd.DataFrame, categories: dict[str, list[Any]]) -> pd.DataFrame:
     out = frame.copy()
     for col, cats in categories.items():
-        out[col] = pd.Categorical(out[col], categories=cats)
+        values = out[col].astype(str).where(out[col].notna())
+        out[col] = pd.Categorical(values.where(values.isin(cats)), categories=cats)
     return out
 
 
@@ -143,16 +162,24 @@ def _lightgbm_trainer(model: ModelHandle, frames: list[pd.DataFrame]) -> Trainer
     )
 
 
+def _xgb_depth(node: dict[str, Any]) -> int:
+    children = node.get("children") or []
+    return 0 if not children else 1 + max(_xgb_depth(c) for c in children)
+
+
 def _xgboost_trainer(model: ModelHandle, frames: list[pd.DataFrame]) -> Trainer:
+    """XGBoost's model file keeps the trees but not the training parameters: the objective
+    and number of rounds are read, max_depth is measured on the trees, and the rest (the
+    learning rate, regularisation) are XGBoost's defaults, which the family name says."""
     import xgboost as xgb
 
     booster = model.estimator
     config = json.loads(booster.save_config())
-    learner = config["learner"]
-    tree = learner.get("gradient_booster", {}).get("tree_train_param", {})
-    params: dict[str, Any] = {k: tree[k] for k in _XGB_TREE_PARAMS if k in tree}
-    params["objective"] = learner.get("objective", {}).get("name", "binary:logistic")
-    params["nthread"] = 1
+    objective = config["learner"].get("objective", {}).get("name", "binary:logistic")
+    depth = max(
+        (_xgb_depth(json.loads(tree)) for tree in booster.get_dump(dump_format="json")), default=6
+    )
+    params: dict[str, Any] = {"objective": objective, "max_depth": max(depth, 1), "nthread": 1}
     rounds = int(booster.num_boosted_rounds())
     categories = _shared_categories(frames)
 
@@ -168,7 +195,11 @@ def _xgboost_trainer(model: ModelHandle, frames: list[pd.DataFrame]) -> Trainer:
 
         return score
 
-    return Trainer(family=f"xgboost.train with the saved configuration ({rounds} rounds)", fit=fit)
+    return Trainer(
+        family=f"xgboost.train, {rounds} rounds, max_depth {params['max_depth']} read from the "
+        "trees, other parameters at XGBoost defaults (the model file does not keep them)",
+        fit=fit,
+    )
 
 
 def _torch_trainer(recipe: str | Callable[..., Any]) -> Trainer:
@@ -196,7 +227,7 @@ def _torch_trainer(recipe: str | Callable[..., Any]) -> Trainer:
 
         def score(frame: pd.DataFrame) -> np.ndarray:
             with torch.no_grad():
-                logits = module(torch.as_tensor(frame.to_numpy(dtype=np.float32)))
+                logits = module(torch.tensor(np.array(frame, dtype=np.float32)))
                 return torch.softmax(logits, dim=1)[:, 1].numpy().astype(float)
 
         return score

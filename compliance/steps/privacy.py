@@ -73,17 +73,26 @@ def run(ctx: RunContext) -> PrivacySection:
     if do_membership:
         assert members is not None and population is not None
         outcome = run_membership(
-            ctx.model, members, population, target=spec.target,
+            ctx.model,
+            members,
+            population,
+            target=spec.target,
             positive_label=spec.positive_label,
             attacks=None if "membership" in requested else single,
             options=MembershipOptions(
-                reference_models=spec.reference_models, seed=spec.seed, jobs=spec.jobs,
+                reference_models=spec.reference_models,
+                seed=spec.seed,
+                jobs=spec.jobs,
                 min_slice_size=spec.min_slice_size,
             ),
-            protected=spec.protected, recipe=spec.recipe,
-            predictions_column=spec.predictions_column, scores_column=spec.scores_column,
-            members_path=spec.train, population_path=spec.population, progress=ctx.progress,
-        )  # fmt: skip
+            protected=spec.protected,
+            recipe=spec.recipe,
+            predictions_column=spec.predictions_column,
+            scores_column=spec.scores_column,
+            members_path=spec.train,
+            population_path=spec.population,
+            progress=ctx.progress,
+        )
         membership, strongest, risk = outcome.results, outcome.strongest, outcome.risk
         notes += outcome.notes
     attribute = []
@@ -115,9 +124,11 @@ def run(ctx: RunContext) -> PrivacySection:
                 X = X[ctx.model.feature_names]
             numeric = X.select_dtypes("number")
             inversion = run_inversion(
-                ctx.model, numeric.to_numpy(dtype=float), np.asarray(ctx.y_true, dtype=int),
+                ctx.model,
+                numeric.to_numpy(dtype=float),
+                np.asarray(ctx.y_true, dtype=int),
                 seed=spec.seed,
-            )  # fmt: skip
+            )
     dp_reference = []
     if "dp" in requested:
         assert members is not None and population is not None
@@ -126,18 +137,25 @@ def run(ctx: RunContext) -> PrivacySection:
             from compliance.labels import encode_binary_target
 
             y_tr, _ = encode_binary_target(
-                members[spec.target], positive_label=spec.positive_label, path=str(spec.train),
+                members[spec.target],
+                positive_label=spec.positive_label,
+                path=str(spec.train),
                 field=spec.target,
-            )  # fmt: skip
+            )
             encoder = TabularEncoder.from_public(population[features])
             methods = ["diffprivlib"]
             if ctx.model is not None and ctx.model.kind == "torch":
                 methods.append("opacus")
             dp_reference = dp_reference_points(
-                encoder.transform(members[features]).to_numpy(), y_tr,
-                encoder.transform(ctx.frame[features]).to_numpy(), ctx.y_true,
-                epsilons=DP_EPSILONS, data_norm=encoder.data_norm, methods=methods, seed=spec.seed,
-            )  # fmt: skip
+                encoder.transform(members[features]).to_numpy(),
+                y_tr,
+                encoder.transform(ctx.frame[features]).to_numpy(),
+                ctx.y_true,
+                epsilons=DP_EPSILONS,
+                data_norm=encoder.data_norm,
+                methods=methods,
+                seed=spec.seed,
+            )
             notes.append(
                 "DP reference models are encoded with category lists and numeric bounds read "
                 "from the population file (public data), and tested on the evaluation data."

@@ -1,0 +1,88 @@
+"""Attribute inference against its imputation baseline; MIFace inversion on digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attacks import run_attribute_inference, run_inversion
+from compliance.errors import InputError
+from compliance.evidence.privacy import AttributeInferenceResult, InversionResult
+from compliance.models import ModelHandle
+
+
+def test_attribute_inference_is_judged_against_imputation(
+    forest_target: ModelHandle, adult_small: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    members, population = adult_small
+    r = run_attribute_inference(
+        forest_target, members, population, target="income", attribute="sex", max_records=1500
+    )
+    assert r.model_queried and r.n_records == 1500 and r.n_classes == 2
+    # sex is largely predictable from relationship etc.: the baseline is strong on its own
+    assert r.baseline_accuracy.value is not None and r.baseline_accuracy.value > 0.75
+    adv = r.advantage
+    assert adv.value == pytest.approx(
+        (r.attack_accuracy.value or 0) - (r.baseline_accuracy.value or 0), abs=1e-6
+    )
+    assert adv.value is not None and adv.ci_low is not None and adv.ci_high is not None
+    assert adv.ci_low < adv.value < adv.ci_high
+    assert adv.ci_high - adv.ci_low < 0.05
+    assert "advantage" in r.summary
+    assert AttributeInferenceResult.model_validate_json(r.model_dump_json()) == r
+    again = run_attribute_inference(
+        forest_target, members, population, target="income", attribute="sex", max_records=1500
+    )
+    assert again.model_dump(exclude={"seconds"}) == r.model_dump(exclude={"seconds"})
+
+
+def test_attribute_inference_refuses_a_continuous_attribute(
+    forest_target: ModelHandle, adult_small: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    members, population = adult_small
+    with pytest.raises(InputError, match=r"'fnlwgt' has \d+"):
+        run_attribute_inference(
+            forest_target, members, population, target="income", attribute="fnlwgt"
+        )
+
+
+def test_inversion_reconstructs_recognisable_digits() -> None:
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    perm = np.random.default_rng(0).permutation(len(X))
+    train, held = perm[:900], perm[900:]
+    torch.manual_seed(0)
+    net = torch.nn.Linear(64, 10)
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    xt, yt = torch.tensor(X[train], dtype=torch.float32), torch.tensor(y[train])
+    for _ in range(150):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(xt), yt).backward()
+        opt.step()
+    handle = ModelHandle(
+        kind="torch",
+        path=None,
+        estimator=net,
+        feature_names=None,
+        predict_proba_fn=None,
+        predict_fn=lambda f: np.zeros(len(f)),
+    )
+    r = run_inversion(handle, X[held], y[held], shape=(8, 8), steps=200)
+    assert r.applicable and r.n_classes == 10 and r.shape == [8, 8]
+    assert r.recognised >= 8 and r.baseline_recognised is not None and r.baseline_recognised <= 1
+    assert r.recognition_rate is not None and r.recognition_rate > 5 * (r.chance_rate or 1)
+    assert len(r.reconstructions) == 10 and len(r.reconstructions[0]) == 64
+    assert all(0.0 <= v <= 1.0 for row in r.reconstructions for v in row)
+    assert InversionResult.model_validate_json(r.model_dump_json()) == r
+    again = run_inversion(handle, X[held], y[held], shape=(8, 8), steps=200)
+    assert again.reconstructions == r.reconstructions
+
+
+def test_inversion_is_not_applicable_to_trees(forest_target: ModelHandle) -> None:
+    r = run_inversion(forest_target, np.zeros((4, 2)), np.array([0, 1, 0, 1]))
+    assert not r.applicable and r.reason is not None and "differentiable" in r.reason
+    assert "sklearn" in r.reason

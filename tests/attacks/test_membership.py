@@ -1,0 +1,234 @@
+"""Membership inference on small Adult splits: power, honesty of fallbacks, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from attacks import MEMBERSHIP_ATTACKS, MembershipOptions, run_membership
+from compliance.errors import InputError
+from compliance.evidence.privacy import AttackResult
+from compliance.models import ModelHandle
+
+FAST = MembershipOptions(reference_models=2, max_eval=1500, population_z=1000, label_queries=4)
+
+
+@pytest.fixture(scope="module")
+def forest_outcome(
+    forest_target: ModelHandle, adult_small: tuple[pd.DataFrame, pd.DataFrame]
+) -> Any:
+    members, population = adult_small
+    return run_membership(
+        forest_target, members, population, target="income", options=FAST, protected=["sex", "race"]
+    )
+
+
+def _by_name(outcome: Any) -> dict[str, AttackResult]:
+    return {r.name: r for r in outcome.results}
+
+
+def test_every_default_attack_reports_the_required_figures(forest_outcome: Any) -> None:
+    results = _by_name(forest_outcome)
+    assert set(results) == {
+        "loss",
+        "lira_offline",
+        "lira_online",
+        "rmia",
+        "rmia_online",
+        "label_only",
+    }
+    for r in results.values():
+        assert set(r.tpr_at_fpr) == {"0.01", "0.001"}
+        assert r.n_members == r.n_nonmembers == 1500
+        assert r.epsilon_lower_bound is not None and r.epsilon_lower_bound >= 0
+        assert r.roc[-1] == (1.0, 1.0)
+        assert r.risk in {"low", "moderate", "high"} and r.summary
+    assert results["rmia"].reference_models == 2 and results["loss"].reference_models == 0
+    assert results["rmia"].reference_family is not None
+    assert (
+        "RandomForestClassifier" in results["rmia"].reference_family
+        or "Pipeline" in results["rmia"].reference_family
+    )
+    assert results["rmia"].reference_seconds is not None and results["rmia"].reference_seconds > 0
+
+
+def test_reference_attacks_expose_a_memorising_forest(forest_outcome: Any) -> None:
+    """A fully grown forest on 3,000 rows leaks: RMIA is far above random guessing."""
+    results = _by_name(forest_outcome)
+    rmia = results["rmia_online"]
+    assert rmia.auc is not None and rmia.auc > 0.75
+    assert (rmia.tpr_at_fpr["0.01"] or 0) > 0.08  # 8x random guessing at 1% FPR
+    assert rmia.epsilon_lower_bound is not None and rmia.epsilon_lower_bound > 1.0
+    assert rmia.risk == "high" and forest_outcome.risk == "high"
+    assert forest_outcome.strongest in {"rmia", "rmia_online"}
+    # reference models calibrate per-record difficulty: better than the plain loss
+    assert rmia.auc > (results["loss"].auc or 0)
+
+
+def test_slices_report_protected_groups(forest_outcome: Any) -> None:
+    rmia = _by_name(forest_outcome)["rmia_online"]
+    groups = {next(iter(s.attributes.items())) for s in rmia.slices}
+    assert ("sex", "Female") in groups and ("sex", "Male") in groups
+    small = [s for s in rmia.slices if s.insufficient]
+    assert small and all(s.auc is None and min(s.n_members, s.n_nonmembers) < 30 for s in small)
+    big = [s for s in rmia.slices if not s.insufficient]
+    assert all(s.auc is not None and 0 <= (s.tpr_at_fpr["0.01"] or 0) <= 1 for s in big)
+    male = next(s for s in big if s.attributes == {"sex": "Male"})
+    female = next(s for s in big if s.attributes == {"sex": "Female"})
+    assert male.n_members + female.n_members == rmia.n_members
+
+
+def test_a_regularised_model_reads_as_low_risk(
+    adult_small: tuple[pd.DataFrame, pd.DataFrame], make_handle: Callable[..., ModelHandle]
+) -> None:
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    members, population = adult_small
+    X = members.drop(columns="income")
+    pre = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_exclude="number")),
+        (StandardScaler(), make_column_selector(dtype_include="number")),
+    )
+    model = make_pipeline(pre, LogisticRegression(max_iter=500)).fit(X, members["income"])
+    out = run_membership(
+        make_handle(model, list(X.columns)),
+        members,
+        population,
+        target="income",
+        attacks=["loss", "rmia"],
+        options=FAST,
+    )
+    for r in out.results:
+        assert r.auc is not None and r.auc < 0.56
+        assert r.risk == "low", r.summary
+        assert (r.epsilon_lower_bound or 0) < 0.5
+
+
+def test_determinism_and_json_round_trip_for_every_registered_attack(
+    forest_target: ModelHandle, adult_small: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    members, population = adult_small
+    opts = MembershipOptions(
+        reference_models=2, max_eval=400, population_z=300, label_queries=2, seed=7
+    )
+    runs = [
+        run_membership(
+            forest_target,
+            members,
+            population,
+            target="income",
+            attacks=list(MEMBERSHIP_ATTACKS),
+            options=opts,
+            protected=["sex"],
+        )
+        for _ in range(2)
+    ]
+    assert [r.name for r in runs[0].results] == list(MEMBERSHIP_ATTACKS)
+    for a, b in zip(runs[0].results, runs[1].results, strict=True):
+        strip = {"seconds", "reference_seconds"}
+        assert a.model_dump(exclude=strip) == b.model_dump(exclude=strip)
+        assert AttackResult.model_validate_json(a.model_dump_json()) == a
+    other = run_membership(
+        forest_target,
+        members,
+        population,
+        target="income",
+        attacks=["rmia"],
+        options=MembershipOptions(reference_models=2, max_eval=400, population_z=300, seed=8),
+    )
+    assert other.results[0].auc != runs[0].results[list(MEMBERSHIP_ATTACKS).index("rmia")].auc
+
+
+def test_overlap_between_members_and_population_is_refused_with_a_count(
+    forest_target: ModelHandle, adult_small: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    members, population = adult_small
+    leaky = pd.concat([population, members.iloc[:7]], ignore_index=True)
+    with pytest.raises(InputError, match=r"7 of the population's 6007 rows also appear") as info:
+        run_membership(
+            forest_target, members, leaky, target="income", options=FAST, population_path="pop.csv"
+        )
+    assert info.value.field == "population" and info.value.path == "pop.csv"
+
+
+def test_population_too_small_for_reference_models(
+    forest_target: ModelHandle, adult_small: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    members, population = adult_small
+    with pytest.raises(InputError, match="too few to train 3 reference model"):
+        run_membership(
+            forest_target,
+            members,
+            population.iloc[:1200],
+            target="income",
+            attacks=["rmia"],
+            options=MembershipOptions(reference_models=3, max_eval=1500),
+        )
+    # attacks without reference models still run on the small population
+    out = run_membership(
+        forest_target,
+        members,
+        population.iloc[:1200],
+        target="income",
+        attacks=["loss"],
+        options=FAST,
+    )
+    assert out.results[0].n_nonmembers == 1200
+
+
+def test_unknown_attack_is_refused(forest_target: ModelHandle, adult_small: Any) -> None:
+    members, population = adult_small
+    with pytest.raises(InputError, match=r"unknown membership attack.*shadow"):
+        run_membership(forest_target, members, population, target="income", attacks=["shadow"])
+
+
+def test_model_without_probabilities_falls_back_to_label_only(
+    forest_target: ModelHandle, adult_small: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    members, population = adult_small
+    labels_only = ModelHandle(
+        kind="sklearn",
+        path=None,
+        estimator=forest_target.estimator,
+        feature_names=forest_target.feature_names,
+        predict_proba_fn=None,
+        predict_fn=forest_target.predict_fn,
+        classes=forest_target.classes,
+    )
+    out = run_membership(labels_only, members, population, target="income", options=FAST)
+    assert [r.name for r in out.results] == ["label_only"]
+    assert any("no probabilities" in n and "label-only attack ran instead" in n for n in out.notes)
+    r = out.results[0]
+    assert r.reference_models == 0
+    # members of a memorising forest keep their label under perturbation more often
+    assert r.auc is not None and r.auc > 0.53
+
+
+def test_outputs_only_audit_uses_recorded_predictions(
+    forest_target: ModelHandle, adult_small: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    members, population = adult_small
+    feats = forest_target.feature_names
+    m = members.assign(pred=forest_target.predict(members[feats]))
+    p = population.assign(pred=forest_target.predict(population[feats]))
+    out = run_membership(
+        None,
+        m,
+        p,
+        target="income",
+        predictions_column="pred",
+        options=FAST,
+        attacks=["loss", "rmia", "label_only"],
+    )
+    assert [r.name for r in out.results] == ["label_only"]
+    assert any("no probabilities" in n for n in out.notes)
+    assert any("recorded prediction is correct" in n for n in out.results[0].notes)
+    assert out.results[0].auc is not None and out.results[0].auc > 0.55  # train accuracy 1.0
+    with pytest.raises(InputError, match="predictions"):
+        run_membership(None, members, population, target="income", options=FAST)

@@ -1,0 +1,191 @@
+"""The privacy step through the runner and the CLI: the `privacy` section of the assessment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import skops.io as sio
+from typer.testing import CliRunner
+
+import attacks
+from compliance.cli import app
+
+
+@pytest.fixture(scope="module")
+def files(
+    tmp_path_factory: pytest.TempPathFactory,
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+    forest_factory: Callable[..., Any],
+) -> dict[str, Path]:
+    members, population = adult_small
+    d = tmp_path_factory.mktemp("privacy")
+    model = forest_factory(n_estimators=30).fit(members.drop(columns="income"), members["income"])
+    sio.dump(model, d / "rf.skops")
+    members.to_csv(d / "members.csv", index=False)
+    population.iloc[:4500].to_csv(d / "population.csv", index=False)
+    population.iloc[4500:].to_csv(d / "eval.csv", index=False)
+    return {
+        "model": d / "rf.skops",
+        "members": d / "members.csv",
+        "population": d / "population.csv",
+        "eval": d / "eval.csv",
+        "dir": d,
+    }
+
+
+def _assess(files: dict[str, Path], out: Path, *extra: str) -> object:
+    args = [
+        "assess",
+        "--data",
+        str(files["eval"]),
+        "--target",
+        "income",
+        "--protected",
+        "sex",
+        "--model",
+        str(files["model"]),
+        "--trust-type",
+        "sklearn.tree._tree.Tree",
+        "--bootstrap",
+        "20",
+        "--out",
+        str(out),
+        "--overwrite",
+        *extra,
+    ]
+    return CliRunner().invoke(app, args)
+
+
+@pytest.mark.filterwarnings("ignore:scipy.optimize. The `disp` and `iprint`:DeprecationWarning")
+def test_assess_adds_a_privacy_section(files: dict[str, Path]) -> None:
+    out = files["dir"] / "out"
+    result = _assess(
+        files,
+        out,
+        "--train",
+        str(files["members"]),
+        "--population",
+        str(files["population"]),
+        "--attacks",
+        "membership,attribute,inversion,dp",
+        "--reference-models",
+        "2",
+    )
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    doc = json.loads((out / "assessment.json").read_text())
+    privacy = doc["privacy"]
+    names = [a["name"] for a in privacy["membership"]]
+    assert "rmia_online" in names and "label_only" in names
+    for a in privacy["membership"]:
+        for key in (
+            "name",
+            "auc",
+            "tpr_at_fpr",
+            "epsilon_lower_bound",
+            "n_members",
+            "n_nonmembers",
+            "reference_models",
+            "seconds",
+            "slices",
+        ):
+            assert key in a
+        assert set(a["tpr_at_fpr"]) == {"0.01", "0.001"}
+    assert privacy["membership_risk"] == "high"
+    assert [r["attribute"] for r in privacy["attribute"]] == ["sex"]
+    assert privacy["inversion"]["applicable"] is False
+    assert len(privacy["dp_reference"]) == 2
+    roles = {i["role"] for i in doc["inputs"]}
+    assert {"members", "population"} <= roles
+
+
+def test_overlap_exits_2_with_the_count(files: dict[str, Path], tmp_path: Path) -> None:
+    members = pd.read_csv(files["members"])
+    leaky = pd.concat([pd.read_csv(files["population"]), members.iloc[:11]])
+    leaky.to_csv(tmp_path / "leaky.csv", index=False)
+    result = _assess(
+        files,
+        tmp_path / "out",
+        "--train",
+        str(files["members"]),
+        "--population",
+        str(tmp_path / "leaky.csv"),
+        "--attacks",
+        "loss",
+    )
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert "11 of the population's 4511 rows also appear" in result.output  # type: ignore[attr-defined]
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_train_and_unknown_attack_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
+    result = _assess(files, tmp_path / "a", "--attacks", "membership")
+    assert result.exit_code == 2 and "--train" in result.output  # type: ignore[attr-defined]
+    result = _assess(
+        files,
+        tmp_path / "b",
+        "--train",
+        str(files["members"]),
+        "--population",
+        str(files["population"]),
+        "--attacks",
+        "shadow-models",
+    )
+    assert result.exit_code == 2 and "unknown attack(s) shadow-models" in result.output  # type: ignore[attr-defined]
+
+
+def test_public_api_is_pinned() -> None:
+    assert sorted(attacks.__all__) == sorted(
+        [
+            "ATTACK_FAMILIES",
+            "DEFAULT_ATTACKS",
+            "FALLBACK_FAMILY",
+            "MEMBERSHIP_ATTACKS",
+            "AttackInputs",
+            "EpsilonBound",
+            "MembershipAttack",
+            "MembershipOptions",
+            "MembershipOutcome",
+            "RocSummary",
+            "TabularEncoder",
+            "check_overlap",
+            "clopper_pearson",
+            "dp_reference_points",
+            "epsilon_lower_bound",
+            "evaluate_scores",
+            "make_trainer",
+            "register",
+            "roc_curve",
+            "run_attribute_inference",
+            "run_inversion",
+            "run_membership",
+            "summarise_roc",
+            "tpr_at_fpr",
+            "train_dp_logistic",
+            "train_dp_sgd",
+            "train_reference_models",
+        ]
+    )
+    assert set(attacks.MEMBERSHIP_ATTACKS) == {
+        "loss",
+        "lira_offline",
+        "lira_online",
+        "rmia",
+        "rmia_online",
+        "label_only",
+    }
+
+
+def test_importing_the_suite_imports_neither_torch_nor_opacus() -> None:
+    code = (
+        "import sys, attacks, compliance.steps.privacy; "
+        "print(sorted(m for m in ('torch', 'opacus') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,169 @@
+"""The pure maths of attack evaluation: ROC, TPR at low FPR, Clopper-Pearson, epsilon bounds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+from attacks._roc import (
+    clopper_pearson,
+    epsilon_lower_bound,
+    roc_curve,
+    roc_points_for_plot,
+    summarise_roc,
+    tpr_at_fpr,
+)
+
+scores_st = st.lists(st.integers(-20, 20), min_size=2, max_size=60)
+
+
+@st.composite
+def labelled(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    s = np.array(draw(scores_st), dtype=float)
+    y = np.array(draw(st.lists(st.integers(0, 1), min_size=s.size, max_size=s.size)))
+    y[0], y[1] = 1, 0  # at least one of each
+    return y, s
+
+
+@given(labelled())
+def test_auc_agrees_with_sklearn(data: tuple[np.ndarray, np.ndarray]) -> None:
+    y, s = data
+    assert summarise_roc(y, s).auc == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
+@given(labelled(), st.floats(0, 1), st.floats(0, 1))
+def test_tpr_at_fpr_is_monotone_in_fpr(
+    data: tuple[np.ndarray, np.ndarray], a: float, b: float
+) -> None:
+    y, s = data
+    lo, hi = sorted((a, b))
+    assert tpr_at_fpr(y, s, lo) <= tpr_at_fpr(y, s, hi)
+
+
+@given(labelled())
+def test_tpr_at_fpr_depends_only_on_the_order_of_scores(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    y, s = data
+    for f in (0.0, 0.1, 0.5):
+        assert tpr_at_fpr(y, s, f) == tpr_at_fpr(y, np.exp(s / 7.0) * 3 - 1, f)
+
+
+@given(labelled())
+def test_tpr_at_fpr_respects_its_fpr(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """Brute force: the best threshold test with FPR <= f, over every threshold."""
+    y, s = data
+    for f in (0.0, 0.25, 0.5):
+        best = 0.0
+        for t in np.r_[np.inf, s]:
+            if (s[y == 0] >= t).mean() <= f:
+                best = max(best, float((s[y == 1] >= t).mean()))
+        assert tpr_at_fpr(y, s, f) == pytest.approx(best)
+
+
+def test_roc_curve_ends_and_ties() -> None:
+    fpr, tpr, thr = roc_curve(np.array([1, 0, 1, 0]), np.array([0.9, 0.9, 0.5, 0.1]))
+    assert fpr.tolist() == [0.0, 0.5, 0.5, 1.0]
+    assert tpr.tolist() == [0.0, 0.5, 1.0, 1.0]
+    assert thr[0] == np.inf
+
+
+def test_roc_points_for_plot_are_monotone() -> None:
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(500), np.zeros(500)]
+    s = rng.normal(y * 0.7, 1.0)
+    pts = roc_points_for_plot(y, s)
+    f, t = zip(*pts, strict=True)
+    assert list(f) == sorted(f) and list(t) == sorted(t)
+    assert f[0] == pytest.approx(1 / 500) and pts[-1] == (1.0, 1.0)
+
+
+@given(st.integers(0, 200), st.integers(1, 200))
+@settings(max_examples=60)
+def test_clopper_pearson_matches_scipy(k: int, n: int) -> None:
+    k = min(k, n)
+    lo, hi = clopper_pearson(k, n)
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    assert lo == pytest.approx(ci.low, abs=1e-9) and hi == pytest.approx(ci.high, abs=1e-9)
+    one_lo = clopper_pearson(k, n, side="lower")[0]
+    assert one_lo >= lo - 1e-12  # one-sided at 95% is tighter than two-sided
+
+
+def test_clopper_pearson_rejects_bad_counts() -> None:
+    with pytest.raises(ValueError, match="k=5, n=3"):
+        clopper_pearson(5, 3)
+
+
+@given(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=4, max_size=300), st.integers(0, 99)
+)
+def test_epsilon_bound_is_zero_when_members_and_nonmembers_score_alike(
+    values: list[float], seed: int
+) -> None:
+    s = np.array(values)
+    y = np.r_[np.ones(s.size), np.zeros(s.size)]
+    bound = epsilon_lower_bound(y, np.r_[s, s], seed=seed)
+    assert bound.value == 0.0
+
+
+def _optimistic_bound(y: np.ndarray, s: np.ndarray) -> float:
+    """The flawed bound: best threshold chosen on the same points, point estimates."""
+    fpr, tpr, _ = roc_curve(y, s)
+    ok = (fpr > 0) & (tpr > 0)
+    return float(max(0.0, np.max(np.log(tpr[ok] / fpr[ok]))))
+
+
+def test_epsilon_bound_is_rarely_positive_without_signal() -> None:
+    """Same distribution for members and non-members: a 95% bound is > 0 at most ~5% of the
+    time. The optimistic bound (threshold chosen on the same points) is positive nearly
+    always, so this test tells an honest bound from an overstated one."""
+    honest, optimistic = [], []
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        s = rng.normal(size=400)
+        y = np.r_[np.ones(200), np.zeros(200)]
+        honest.append(epsilon_lower_bound(y, s, seed=seed).value)
+        optimistic.append(_optimistic_bound(y, s))
+    assert np.mean(np.array(honest) > 0) <= 0.05
+    assert np.mean(np.array(optimistic) > 0) > 0.9
+
+
+def test_epsilon_bound_on_randomised_response_is_sound_and_tight() -> None:
+    """Randomised response is exactly eps-DP: the bound must stay below eps, and get close."""
+    eps = 1.0
+    p = math.exp(eps) / (1 + math.exp(eps))
+    bounds = []
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        s = np.r_[rng.random(5000) < p, rng.random(5000) < 1 - p].astype(float)
+        y = np.r_[np.ones(5000), np.zeros(5000)]
+        bounds.append(epsilon_lower_bound(y, s, seed=seed).value)
+    b = np.array(bounds)
+    assert np.mean(b > eps) <= 0.1
+    assert np.median(b) > 0.8
+
+
+def test_epsilon_bound_with_delta_is_smaller() -> None:
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(2000), np.zeros(2000)]
+    s = rng.normal(y * 2.0, 1.0)
+    b0 = epsilon_lower_bound(y, s, seed=0)
+    b1 = epsilon_lower_bound(y, s, seed=0, delta=0.05)
+    assert b0.value > 1.0 and b1.value < b0.value
+    assert b0.n_select + b0.n_bound == 4000
+
+
+def test_epsilon_bound_uses_the_complementary_test() -> None:
+    """Members scoring *low* is as much evidence as members scoring high."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(2000), np.zeros(2000)]
+    s = rng.normal(y * 2.0, 1.0)
+    hi, lo = epsilon_lower_bound(y, s, seed=0), epsilon_lower_bound(y, -s, seed=0)
+    assert lo.direction != hi.direction
+    assert lo.value == pytest.approx(hi.value, rel=0.3)
