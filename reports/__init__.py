@@ -4,6 +4,7 @@ Everything here reads a saved Assessment; nothing needs the model. Heavy librari
 (weasyprint, matplotlib, pyHanko) are imported only when a function needs them.
 """
 
+from reports._context import fairness_statements
 from reports._keys import SigningKey, generate_self_signed, is_self_signed, load_signing_key
 from reports._pack import PackResult, build_pack, pack_tables, sign_manifest
 from reports._render import ReportResult, build_report, render_html, render_pdf
@@ -20,6 +21,7 @@ __all__ = [
     "build_pack",
     "build_report",
     "extract_attachment",
+    "fairness_statements",
     "generate_self_signed",
     "is_self_signed",
     "load_signing_key",

@@ -31,7 +31,7 @@ from reports._format import (
     value_text,
 )
 
-__all__ = ["SignerInfo", "build_context"]
+__all__ = ["SignerInfo", "build_context", "fairness_statements"]
 
 STATUS_LABELS = {
     "pass": "Pass",
@@ -210,7 +210,7 @@ def disparity_sentence(
     return text + _p_text(d, fairness)
 
 
-def _fairness_context(fairness: FairnessSection) -> dict[str, Any]:
+def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict[str, Any]:
     min_cell = fairness.min_cell
     by_key = {_slice_key(s.attributes): s for s in fairness.slices}
     primary = fairness.primary_metric or "selection_rate"
@@ -285,8 +285,9 @@ def _fairness_context(fairness: FairnessSection) -> dict[str, Any]:
         chart_metrics = focus
         plottable = [s for s in slices if _shown(s, chart_metrics[-1], min_cell)]
         # Charts for each attribute alone; intersections are tables (and in the pack's CSV).
-        if len(dim) == 1 and 1 <= len(plottable) <= 24 and fairness.task == "binary":
-            charts = []
+        wanted = charts and len(dim) == 1 and fairness.task == "binary"
+        if wanted and 1 <= len(plottable) <= 24:
+            made: list[dict[str, str]] = []
             for m in chart_metrics:
                 pts = [s for s in slices if _shown(s, m, min_cell) and _value(s, m) is not None]
                 if not pts:
@@ -310,7 +311,7 @@ def _fairness_context(fairness: FairnessSection) -> dict[str, Any]:
                     for s in pts
                 ]
                 overall = _est(fairness.overall, m)
-                charts.append(
+                made.append(
                     {
                         "metric": metric_label(m),
                         "uri": _charts.interval_chart(
@@ -324,7 +325,7 @@ def _fairness_context(fairness: FairnessSection) -> dict[str, Any]:
                         ),
                     }
                 )
-            chart = charts
+            chart = made
         dims.append(
             {
                 "name": " × ".join(dim),
@@ -816,3 +817,11 @@ def _quote(arg: str) -> str:
     import shlex
 
     return shlex.quote(arg)
+
+
+def fairness_statements(assessment: Assessment, *, limit: int = MAX_STATEMENTS) -> list[str]:
+    """The report's plain-words fairness findings (flagged first), small counts suppressed."""
+    if assessment.fairness is None:
+        return []
+    statements = _fairness_context(assessment.fairness, charts=False)["statements"]
+    return [s["text"] for s in statements[:limit]]

@@ -167,7 +167,14 @@ def group_text(attributes: Mapping[str, Any] | str) -> str:
         return "the whole population" if attributes == "overall" else attributes
     if not attributes:
         return "the whole population"
-    return ", ".join(f"{k} = {v}" for k, v in attributes.items())
+    return ", ".join(_pair(k, str(v)) for k, v in attributes.items())
+
+
+def _pair(key: str, value: str) -> str:
+    """'sex = Female'; a binned value reads as a range: 'age < 25', 'age 25 to < 40'."""
+    if value[:1] in "<>≤≥" or " to " in value:
+        return f"{key} {value}"
+    return f"{key} = {value}"
 
 
 def estimate_parts(metric: str, est: Estimate | None) -> tuple[str, str]:
