@@ -261,11 +261,21 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
     )
 
 
+UNKNOWN_VALUES = ("(missing)", "", "unknown", "nan", "none", "missing", "?")
+
+
+def _is_unknown(attributes: dict[str, str], unknown: tuple[str, ...]) -> bool:
+    labels = {u.lower() for u in unknown}
+    return any(str(v).strip().lower() in labels for v in attributes.values())
+
+
 class RatioParams(Options):
     metric: str = "selection_rate"
     include_intersections: bool = False
     alpha: float = 0.05
     correction: Literal["holm", "none"] = "holm"
+    unknown_values: tuple[str, ...] = UNKNOWN_VALUES
+    """Groups with these values (missing data) are not compared: they are not a group."""
 
 
 class FourFifthsThresholds(Options):
@@ -296,6 +306,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
         return Outcome("insufficient_data", NO_FAIRNESS)
     rows: list[dict[str, Any]] = []
     for dim, slices in table.items():
+        slices = [s for s in slices if not _is_unknown(s.attributes, p.unknown_values)]
         rated = [s for s in slices if s.status == "ok" and metric_value(s, p.metric) is not None]
         if len(rated) < 2:
             continue
@@ -391,7 +402,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
 class ImpactParams(Options):
     include_intersections: bool = True
     exclude_below_share: float = 0.02
-    unknown_values: tuple[str, ...] = ("(missing)", "", "unknown", "nan", "none", "missing", "?")
+    unknown_values: tuple[str, ...] = UNKNOWN_VALUES
 
 
 class ImpactThresholds(Options):
@@ -416,7 +427,6 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
             "which the fairness evidence does not hold.",
         )
     total = fairness.overall.n
-    unknown_labels = {u.lower() for u in p.unknown_values}
     table = _rate_table(ctx, "selection_rate", p.include_intersections) or {}
     dimensions: list[dict[str, Any]] = []
     flagged: list[dict[str, str]] = []
@@ -426,9 +436,7 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
         known_n = 0
         unknown_slices_n = 0
         for s in slices:
-            is_unknown = any(
-                str(v).strip().lower() in unknown_labels for v in s.attributes.values()
-            )
+            is_unknown = _is_unknown(s.attributes, p.unknown_values)
             share = s.n / total if total else 0.0
             if is_unknown:
                 unknown_slices_n += s.n

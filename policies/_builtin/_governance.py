@@ -3,6 +3,8 @@ the mapping of a regulation's item to the evidence that answers it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from policies._builtin._common import first_number, listing, num, section_items
@@ -55,6 +57,61 @@ def attestation(ctx: CheckContext, p: AttestationParams, t: NoOptions) -> Outcom
         "pass",
         f"Answered by {a.name} ({a.role}) on {a.date}.{ref}",
         {"answer": a.answer, "evidence": a.evidence},
+    )
+
+
+class ReviewParams(Options):
+    question: str = (
+        "On what date (YYYY-MM-DD) is this model next reviewed, and what is the monitoring "
+        "plan: which figures, how often, who acts on an alert?"
+    )
+    expected_evidence: str = "The review date and the monitoring plan document."
+
+
+_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+@check(
+    "governance.review_schedule",
+    params=ReviewParams,
+    summary="A review date (not passed) and a monitoring plan are attested.",
+)
+def review_schedule(ctx: CheckContext, p: ReviewParams, t: NoOptions) -> Outcome:
+    pending = _attestation_outcome(ctx)
+    if pending is not None:
+        return pending
+    a = ctx.attestation
+    assert a is not None
+    dates = []
+    for text in _DATE.findall(a.answer or ""):
+        try:
+            dates.append(dt.date.fromisoformat(text))
+        except ValueError:
+            continue
+    measured: dict[str, Any] = {"answer": a.answer, "evidence": a.evidence}
+    if a.compliant is False:
+        return Outcome("fail", f"Attested as not met by {a.name} ({a.role}) on {a.date}.", measured)
+    if not dates:
+        return Outcome(
+            "open",
+            "The answer names no review date: write it as YYYY-MM-DD in the answer.",
+            measured,
+        )
+    review = max(dates)
+    measured["review_date"] = review.isoformat()
+    measured["days_left"] = (review - ctx.as_of).days
+    if review < ctx.as_of:
+        return Outcome(
+            "fail",
+            f"The review planned for {review.isoformat()} is overdue on {ctx.as_of.isoformat()} "
+            f"(attested by {a.name}, {a.role}).",
+            measured,
+        )
+    plan = f" Monitoring plan: {a.evidence}." if a.evidence else ""
+    return Outcome(
+        "pass",
+        f"Next review on {review.isoformat()}, attested by {a.name} ({a.role}) on {a.date}.{plan}",
+        measured,
     )
 
 

@@ -105,6 +105,8 @@ def test_attestations_open_until_a_filled_questionnaire(adult: Assessment, tmp_p
     for item in doc["items"]:
         item.update(answer=f"See {item['check']}", evidence="MRM-2026-118", name="Ada Lovelace",
                     role="Head of Model Risk", date="2026-11-20")  # fmt: skip
+        if item["check"] == "F4":
+            item["answer"] = "Next review on 2099-06-30; monthly drift report to the MRM committee."
     questionnaire.write_text(yaml.safe_dump(doc), encoding="utf-8")
     json_out = tmp_path / "gate.json"
     args = ["gate", str(saved), "--policy", "feat", "--attestations", str(questionnaire)]

@@ -197,3 +197,26 @@ def test_an_answer_that_says_not_met_fails(build: Any, tmp_path: Path) -> None:
     )
     with pytest.raises(PolicyError, match=r"field 'items\[0\]\.compliant': line 8"):
         policies.load_answers(path)
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "words"),
+    [
+        ("Next review on 2027-03-31; drift dashboard weekly.", "pass", "Next review on 2027-03-31"),
+        ("Reviewed yearly; next on 2026-10-31.", "fail", "overdue on 2026-11-29"),
+        ("We review it every year.", "open", "names no review date"),
+    ],
+)
+def test_f4_review_date(build: Any, tmp_path: Path, answer: str, status: str, words: str) -> None:
+    path = tmp_path / "answers.yaml"
+    doc = {"items": [{"pack": "feat", "check": "F4", "answer": answer, "evidence": "MON-1",
+                      "name": "Ada", "role": "CRO", "date": "2026-11-20"}]}  # fmt: skip
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    section = policies.evaluate(
+        build["assessment"](),
+        [policies.load_pack("feat")],
+        answers=policies.load_answers(path),
+        as_of=DAY,
+    )
+    f4 = next(f for f in section.findings if f.check == "F4")
+    assert f4.status == status and words in f4.message

@@ -232,3 +232,17 @@ def test_data_model_review_figures(build: Any) -> None:
 def test_estimates_shape(build: Any) -> None:
     s = build["slice"]({"sex": "M"}, 1, 1, 1, 1)
     assert isinstance(s.metrics["accuracy"], Estimate)
+
+
+def test_four_fifths_leaves_unknown_categories_out(build: Any) -> None:
+    slices = [
+        build["slice"]({"sex": "M"}, 400, 100, 100, 400),
+        build["slice"]({"sex": "F"}, 450, 50, 100, 400),
+        build["slice"]({"sex": "(missing)"}, 5, 30, 5, 60),  # selects 90%: not a group
+    ]
+    f = run(build["assessment"](fairness=build["fairness"](slices)), "eeoc-four-fifths")[
+        "four-fifths"
+    ]
+    rows = {r["slice"]["sex"]: r for r in f.measured["comparisons"]}
+    assert set(rows) == {"M", "F"} and rows["F"]["highest"] == {"sex": "M"}
+    assert rows["F"]["ratio"] == pytest.approx(0.45 / 0.5)
