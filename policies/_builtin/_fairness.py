@@ -104,9 +104,10 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
         rows.append(row)
         if outside:
             failing.append(dict(d.slice))
+            against = "" if is_overall else f" against {slice_name(d.reference)}"  # type: ignore[arg-type]
             fail_text.append(
-                f"{slice_name(d.slice)} ({num(diff.value, 2)}, CI {num(diff.ci_low, 2)} to "
-                f"{num(diff.ci_high, 2)}, n={n})"
+                f"{slice_name(d.slice)}{against} ({num(diff.value, 2)}, CI {num(diff.ci_low, 2)} "
+                f"to {num(diff.ci_high, 2)}, n={n})"
             )
         elif crosses:
             uncertain += 1
