@@ -643,6 +643,8 @@ def bonferroni(p_value: float, family_size: int) -> float:
 
 
 def _fmt(x: float) -> str:
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
     return f"{x:g}"
 
 
@@ -926,12 +928,14 @@ def find_slices(
     quantile_bins: int = 4,
     ci_level: float = 0.95,
     merge_jaccard: float = 0.8,
+    min_cell: int = 0,
     encoded: EncodedFeatures | None = None,
 ) -> SliceReport:
     """Search the slices where `metric` is worst and report them with their statistics.
 
     The search looks at twice `k` slices, merges near-duplicates into the most general
-    one, and reports the best `k` that remain, by score.
+    one, and reports the best `k` that remain, by score. Slices under `min_cell` rows
+    (possible only when `min_support` is smaller) are marked suppressed.
     """
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
@@ -971,6 +975,7 @@ def find_slices(
                 n=st.n,
                 denominator=st.denominator,
                 metric=metric.name,
+                suppressed=st.n < min_cell,
                 value=st.value,
                 ci_low=st.ci_low,
                 ci_high=st.ci_high,

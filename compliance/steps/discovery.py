@@ -95,6 +95,7 @@ def run(ctx: RunContext) -> DiscoverySection:
                 bins=spec.bins,
                 quantile_bins=spec.quantile_bins,
                 ci_level=spec.ci_level,
+                min_cell=spec.min_cell,
             )
         fields.update(
             depth=spec.slice_depth,

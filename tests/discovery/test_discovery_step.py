@@ -250,3 +250,33 @@ def test_regression_task_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         discovery.run(ctx)  # type: ignore[arg-type]
     assert info.value.field == "task"
+
+
+def test_same_inputs_and_seed_give_the_same_evidence(tmp_path: Path) -> None:
+    path = tmp_path / "slices.yaml"
+    path.write_text(SLICES_YAML, encoding="utf-8")
+    first = discovery.run(make_ctx(tmp_path, find_slices=True, slices_file=path))  # type: ignore[arg-type]
+    second = discovery.run(make_ctx(tmp_path, find_slices=True, slices_file=path))  # type: ignore[arg-type]
+    assert first.model_dump_json() == second.model_dump_json()
+
+
+def test_numbers_and_missing_values_in_a_slices_file(tmp_path: Path) -> None:
+    path = tmp_path / "slices.yaml"
+    path.write_text(
+        "slices:\n"
+        "  - {name: exact score, where: {score: 2}}\n"
+        "  - {name: no region, where: {region: (missing)}}\n"
+        "  - {name: half, where: {score: 2.5}}\n",
+        encoding="utf-8",
+    )
+    ctx = make_ctx(tmp_path, slices_file=path)
+    n = len(ctx.frame)
+    ctx.frame["score"] = np.resize([1.0, 2.0, 2.5, 4.0], n)
+    ctx.frame.loc[: n // 10 - 1, "region"] = None
+    section = discovery.run(ctx)  # type: ignore[arg-type]
+    exact, missing, half = section.business_slices
+    assert exact.definition == {"score": "2"}
+    assert exact.n == n // 4
+    assert missing.n == n // 10
+    assert missing.description == "region is missing"
+    assert half.n == n // 4
