@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from policies._builtin._common import listing, metric_value, num, section_items, slice_name, words
 from policies._registry import CheckContext, Options, Outcome, check
 
@@ -18,12 +20,14 @@ LOWER_IS_BETTER = {
 
 
 class DriftParams(Options):
-    metrics: tuple[str, ...] = (
-        "accuracy",
-        "balanced_accuracy",
-        "roc_auc",
-        "expected_calibration_error",
-        "brier_score",
+    metrics: list[str] = Field(
+        default_factory=lambda: [
+            "accuracy",
+            "balanced_accuracy",
+            "roc_auc",
+            "expected_calibration_error",
+            "brier_score",
+        ]
     )
     """Overall performance metrics compared (each with its better direction)."""
     fairness_gaps: bool = True

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from policies._builtin._common import (
     dimension_of,
     holm,
@@ -265,7 +267,11 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
 UNKNOWN_VALUES = ("(missing)", "", "unknown", "nan", "none", "missing", "?")
 
 
-def _is_unknown(attributes: dict[str, str], unknown: tuple[str, ...]) -> bool:
+def _unknown_default() -> list[str]:
+    return list(UNKNOWN_VALUES)
+
+
+def _is_unknown(attributes: dict[str, str], unknown: list[str]) -> bool:
     labels = {u.lower() for u in unknown}
     return any(str(v).strip().lower() in labels for v in attributes.values())
 
@@ -275,7 +281,7 @@ class RatioParams(Options):
     include_intersections: bool = False
     alpha: float = 0.05
     correction: Literal["holm", "none"] = "holm"
-    unknown_values: tuple[str, ...] = UNKNOWN_VALUES
+    unknown_values: list[str] = Field(default_factory=_unknown_default)
     """Groups with these values (missing data) are not compared: they are not a group."""
 
 
@@ -403,7 +409,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
 class ImpactParams(Options):
     include_intersections: bool = True
     exclude_below_share: float = 0.02
-    unknown_values: tuple[str, ...] = UNKNOWN_VALUES
+    unknown_values: list[str] = Field(default_factory=_unknown_default)
 
 
 class ImpactThresholds(Options):

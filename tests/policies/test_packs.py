@@ -322,3 +322,19 @@ def test_a_check_that_raises_is_a_policy_error(build: Any, tmp_path: Path) -> No
             policies.evaluate(build["assessment"](), [pack])
     finally:
         policies.unregister_check("test.broken")
+
+
+def test_list_options_are_written_as_yaml_lists(tmp_path: Path) -> None:
+    text = USER_PACK + (
+        "  - id: ll144\n    principle: fair\n    title: Ratios\n    check: fairness.impact_ratios\n"
+        "    severity: advisory\n    params:\n      unknown_values: [N/A, '(missing)']\n"
+        "  - id: drift\n    principle: fair\n    title: Drift\n    check: baseline.drift\n"
+        "    severity: blocking\n    params:\n      metrics: [accuracy]\n"
+    )
+    pack = policies.load_pack(write(tmp_path, text))
+    assert pack.checks[1].params.model_dump()["unknown_values"] == ["N/A", "(missing)"]
+    assert pack.checks[2].params.model_dump()["metrics"] == ["accuracy"]
+    bad = write(tmp_path, text.replace("metrics: [accuracy]", "metrics: accuracy"), "bad.yaml")
+    line = line_of(bad, "metrics: accuracy")
+    with pytest.raises(PolicyError, match=rf"checks\[2\]\.params\.metrics': line {line}: .*list"):
+        policies.load_pack(bad)
