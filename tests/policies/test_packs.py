@@ -338,3 +338,17 @@ def test_list_options_are_written_as_yaml_lists(tmp_path: Path) -> None:
     line = line_of(bad, "metrics: accuracy")
     with pytest.raises(PolicyError, match=rf"checks\[2\]\.params\.metrics': line {line}: .*list"):
         policies.load_pack(bad)
+
+
+def test_every_builtin_check_and_pack_is_documented() -> None:
+    readme = (Path(policies.__file__).parent / "README.md").read_text(encoding="utf-8")
+    for check_id, definition in policies.registered_checks().items():
+        assert f"`{check_id}`" in readme, check_id
+        for name, field in definition.thresholds.model_fields.items():
+            assert f"`{name}`" in readme, (check_id, name)
+            if isinstance(field.default, float):
+                assert (
+                    f"`{name}` {field.default:g}" in readme or f"`{name}` {field.default}" in readme
+                ), name
+    for pack_id in policies.builtin_pack_ids():
+        assert f"`{pack_id}`" in readme
