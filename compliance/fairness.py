@@ -520,7 +520,7 @@ def _disparities(
             else:
                 dlo = dhi = rlo = rhi = np.full(len(rows), np.nan)
         for pos, k in enumerate(rows):
-            intervals[f"{metric}:{k}"] = (diff[pos], dlo[pos], dhi[pos], ratio[pos], rlo[pos], rhi[pos])
+            intervals[f"{metric}:{k}"] = tuple(a[pos] for a in (diff, dlo, dhi, ratio, rlo, rhi))
     keys = [k for k, (_, p) in tests.items() if p is not None]
     p_raw = np.array([tests[k][1] for k in keys], dtype=float)
     adjusted = dict(zip(keys, adjust_pvalues(p_raw, options.correction), strict=True))
@@ -539,8 +539,8 @@ def _disparities(
                 slice=index.slices[i].attributes,
                 reference=index.slices[target].attributes if is_group else "overall",
                 n_denominator=_denominator(stats, i, metric),
-                difference=_estimate(diff, dlo, dhi),
-                ratio=_estimate(ratio, rlo, rhi),
+                difference=_estimate(float(diff), float(dlo), float(dhi)),
+                ratio=_estimate(float(ratio), float(rlo), float(rhi)),
                 test=test,  # type: ignore[arg-type]
                 p_value=p,
                 p_adjusted=None if p_adj is None else float(p_adj),

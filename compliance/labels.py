@@ -59,4 +59,4 @@ def validate_scores(scores: pd.Series, *, path: str | Path, field: str) -> np.nd
         )
     if numeric.isna().any():
         raise DataError(f"{int(numeric.isna().sum())} rows have no score", path=path, field=field)
-    return numeric.to_numpy(dtype=float)
+    return np.asarray(numeric.to_numpy(dtype=float))

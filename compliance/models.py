@@ -93,7 +93,7 @@ class ModelHandle:
         proba = self.predict_proba(frame)
         idx = np.asarray(y, dtype=int)
         p = np.clip(proba[np.arange(len(idx)), idx], 1e-12, 1.0)
-        return -np.log(p)
+        return np.asarray(-np.log(p))
 
 
 def load_model(
@@ -336,7 +336,7 @@ def _load_torch(path: Path) -> ModelHandle:
         if path.name.lower().endswith(".pt2"):
             module = torch.export.load(str(path)).module()
         elif _is_torchscript(path):
-            module = torch.jit.load(str(path))
+            module = torch.jit.load(str(path))  # type: ignore[no-untyped-call]
         else:
             module = torch.load(str(path), weights_only=True)
     except Exception as exc:
@@ -359,7 +359,7 @@ def _load_torch(path: Path) -> ModelHandle:
             return torch.softmax(logits, dim=1).numpy()
 
     def predict(frame: pd.DataFrame) -> np.ndarray:
-        return proba_fn(frame).argmax(axis=1)
+        return np.asarray(proba_fn(frame).argmax(axis=1))
 
     return ModelHandle(
         kind="torch",

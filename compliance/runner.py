@@ -193,9 +193,9 @@ def _encode_predictions(
     as_str = series.astype(str).str.strip()
     values = set(as_str.unique())
     if values <= {negative, positive}:
-        return (as_str == positive).to_numpy(dtype=np.int8)
+        return np.asarray((as_str == positive).to_numpy(dtype=np.int8))
     if values <= {"0", "1"} or values <= {"0.0", "1.0"} or values <= {"False", "True"}:
-        return as_str.isin(["1", "1.0", "True"]).to_numpy(dtype=np.int8)
+        return np.asarray(as_str.isin(["1", "1.0", "True"]).to_numpy(dtype=np.int8))
     raise DataError(
         f"predictions take values {sorted(values)[:5]} that are neither the target's labels "
         f"({negative!r}, {positive!r}) nor 0/1",
