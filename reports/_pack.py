@@ -153,7 +153,9 @@ def _ll144_table(assessment: Assessment) -> bytes | None:
     rows = []
     dims: dict[tuple[str, ...], list[Any]] = {}
     for s in fairness.slices:
-        dims.setdefault(tuple(sorted(s.attributes)), []).append(s)
+        order = {a: i for i, a in enumerate(fairness.protected)}
+        dim = tuple(sorted(s.attributes, key=lambda a: order.get(a, len(order))))
+        dims.setdefault(dim, []).append(s)
     for dim, slices in dims.items():
         rates = {
             id(s): s.metrics["selection_rate"].value

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 
 from compliance.errors import ComplianceError
+from reports._sync import outside_event_loop
 
 if TYPE_CHECKING:
     from pyhanko.sign.signers import SimpleSigner
@@ -76,8 +77,11 @@ def sign_pdf(
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
     out = BytesIO()
     try:
-        signers.sign_pdf(
-            writer, meta, signer=pyhanko_signer(key), timestamper=timestamper, output=out
+        signer = pyhanko_signer(key)
+        outside_event_loop(
+            lambda: signers.sign_pdf(
+                writer, meta, signer=signer, timestamper=timestamper, output=out
+            )
         )
     except Exception as exc:  # pyHanko and aiohttp raise many kinds
         where = f" (timestamp server {tsa_url})" if tsa_url else ""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from compliance.errors import InputError
+from reports._sync import outside_event_loop
 
 __all__ = ["Check", "VerificationResult", "extract_attachment", "verify_report"]
 
@@ -283,7 +284,7 @@ def verify_report(
             str(p), (Check("structure", "fail", f"not a readable PDF ({exc})"),)
         )
     with _quiet_pyhanko():
-        checks.extend(_signature_checks(reader, root))
+        checks.extend(outside_event_loop(lambda: _signature_checks(reader, root)))
     pdfa = _pdfa_part(reader)
     checks.append(
         Check("format", "ok", f"declares {pdfa}")
