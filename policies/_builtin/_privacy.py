@@ -44,6 +44,7 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     limits = {"0.01": t.max_tpr_at_1pct_fpr, "0.001": t.max_tpr_at_01pct_fpr}
     rows = []
     over: list[str] = []
+    uncertain: list[str] = []
     for a in attacks:
         tpr = a.get("tpr_at_fpr") or {}
         cis = a.get("tpr_at_fpr_ci") or {}
@@ -56,11 +57,17 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
             ci = cis.get(fpr) or {}
             row[f"tpr_at_{fpr}"] = value
             row[f"tpr_at_{fpr}_ci"] = [ci.get("ci_low"), ci.get("ci_high")]
-            if value is not None and value > limit:
-                over.append(
-                    f"{a.get('name')} catches {pct(value, 2)} of members at "
-                    f"{pct(float(fpr), 1)} FPR (limit {pct(limit, 2)})"
-                )
+            if value is None or value <= limit:
+                continue
+            low = ci.get("ci_low")
+            text = (
+                f"{a.get('name')} catches {pct(value, 2)} of members at {pct(float(fpr), 1)} FPR"
+                + (f" (CI from {pct(low, 2)})" if low is not None else "")
+                + f", limit {pct(limit, 2)}"
+            )
+            # With a confidence interval, only a TPR whose interval lies above the limit is
+            # a failure: at 0.1% FPR the estimate rests on a handful of false positives.
+            (uncertain if low is not None and low <= limit else over).append(text)
         rows.append(row)
     measured = {"attacks": rows}
     judged = [r for r in rows if r["tpr_at_0.01"] is not None or r["tpr_at_0.001"] is not None]
@@ -72,6 +79,13 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
         return Outcome(
             "fail",
             f"Membership inference succeeds beyond the threshold: {listing(over)}.",
+            measured,
+        )
+    if uncertain:
+        return Outcome(
+            "warn",
+            f"Membership inference may succeed beyond the threshold (the interval reaches "
+            f"below it): {listing(uncertain)}.",
             measured,
         )
     best1 = max((r["tpr_at_0.01"] or 0.0) for r in judged)

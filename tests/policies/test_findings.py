@@ -184,6 +184,25 @@ def test_privacy_membership_and_epsilon(build: Any) -> None:
     assert findings["P5"].status == "insufficient_data"
 
 
+def test_membership_tpr_uses_its_interval(build: Any) -> None:
+    def attack(low: float) -> AttackResult:
+        return AttackResult(
+            name="rmia", auc=0.6, tpr_at_fpr={"0.01": 0.02, "0.001": 0.009},
+            tpr_at_fpr_ci={"0.001": Estimate(value=0.009, ci_low=low, ci_high=0.02)},
+            epsilon_lower_bound=None, n_members=8000, n_nonmembers=8000, reference_models=4,
+            seconds=1.0,
+        )  # fmt: skip
+
+    wide = run(build["assessment"](privacy=PrivacySection(membership=[attack(0.003)])), "privacy")[
+        "P1"
+    ]
+    assert wide.status == "warn" and "CI from 0.30%" in wide.message
+    sure = run(build["assessment"](privacy=PrivacySection(membership=[attack(0.006)])), "privacy")[
+        "P1"
+    ]
+    assert sure.status == "fail" and "limit 0.50%" in sure.message
+
+
 def test_privacy_absent_and_inversion_not_applicable(build: Any) -> None:
     findings = run(build["assessment"](), "privacy")
     assert {f.status for f in findings.values()} == {"insufficient_data"}

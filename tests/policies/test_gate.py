@@ -198,3 +198,31 @@ def test_write_assessment_keeps_attestations_and_waivers(
     # The gate reads the recorded packs back when none is named.
     again = gate(str(copy), "-q")
     assert again.exit_code == 1 and "eeoc-four-fifths 1.0" in again.output
+
+
+def test_baseline_regression_is_a_blocking_finding(
+    build: Any, saved: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "gate.json"
+    args = ["--policy", "eeoc-four-fifths", "--baseline", str(saved["pass"]), "--json", str(out)]
+    same = gate(str(saved["pass"]), *args, "-q")
+    assert same.exit_code == 0
+    body = json.loads(out.read_text(encoding="utf-8"))
+    drift = next(f for f in body["findings"] if f["pack"] == "baseline")
+    assert drift["status"] == "pass" and body["baseline"]["path"] == str(saved["pass"])
+    # race=B's true positive rate falls from 0.70 to 0.60: its gap to race=A grows by 0.10.
+    slices = [
+        build["slice"]({"race": "A"}, 500, 90, 100, 300),
+        build["slice"]({"race": "B"}, 480, 60, 180, 270),
+    ]
+    later = tmp_path / "later.json"
+    build["assessment"](fairness=build["fairness"](slices, half_width=0.01)).write(later)
+    worse = gate(str(later), *args, "-q")
+    body = json.loads(out.read_text(encoding="utf-8"))
+    drift = next(f for f in body["findings"] if f["pack"] == "baseline")
+    assert worse.exit_code == 1 and drift["status"] == "fail" and drift["severity"] == "blocking"
+    (row,) = drift["measured"]["worse"]
+    assert row["slice"] == {"race": "B"}
+    assert row["worse_by"] == pytest.approx((0.75 - 0.6) - (0.75 - 0.7))
+    four_fifths = next(f for f in body["findings"] if f["check"] == "four-fifths")
+    assert four_fifths["status"] != "fail"  # the exit code 1 is the drift's alone
