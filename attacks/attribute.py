@@ -82,6 +82,7 @@ def run_attribute_inference(
 ) -> AttributeInferenceResult:
     """Infer `attribute` of sampled training records, with and without model access."""
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     start = time.perf_counter()
     if not model.has_proba:
@@ -132,8 +133,10 @@ def run_attribute_inference(
     target_pop = pop[attribute].astype(str).to_numpy()
     target_mem = mem[attribute].astype(str).to_numpy()
 
-    baseline = HistGradientBoostingClassifier(random_state=seed).fit(base_pop, target_pop)
-    base_pred = baseline.predict(base_mem)
+    # one OpenMP thread: on a busy machine HistGradientBoosting's spinning threads cost 10x
+    with threadpool_limits(limits=1, user_api="openmp"):
+        baseline = HistGradientBoostingClassifier(random_state=seed).fit(base_pop, target_pop)
+        base_pred = baseline.predict(base_mem)
 
     sig_pop = _model_signals(model, pop[features], y_pop, attribute, values, positive_col)
     sig_mem = _model_signals(model, mem[features], y_mem, attribute, values, positive_col)
@@ -144,8 +147,9 @@ def run_attribute_inference(
     att_mem = pd.concat(
         [base_mem, pd.DataFrame(sig_mem, columns=sig_cols, index=base_mem.index)], axis=1
     )
-    attack = HistGradientBoostingClassifier(random_state=seed).fit(att_pop, target_pop)
-    att_pred = attack.predict(att_mem)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        attack = HistGradientBoostingClassifier(random_state=seed).fit(att_pop, target_pop)
+        att_pred = attack.predict(att_mem)
 
     att_ok = att_pred == target_mem
     base_ok = base_pred == target_mem

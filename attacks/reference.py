@@ -240,6 +240,7 @@ def _fallback_trainer(frames: list[pd.DataFrame]) -> Trainer:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OrdinalEncoder
+    from threadpoolctl import threadpool_limits
 
     categories = _shared_categories(frames)
 
@@ -252,10 +253,14 @@ def _fallback_trainer(frames: list[pd.DataFrame]) -> Trainer:
             remainder="passthrough",
         )
         ref = make_pipeline(pre, HistGradientBoostingClassifier(random_state=seed))
-        ref.fit(X.astype({c: str for c in cats}), y01)
+        # one OpenMP thread per model: joblib runs the models in parallel
+        with threadpool_limits(limits=1, user_api="openmp"):
+            ref.fit(X.astype({c: str for c in cats}), y01)
 
         def score(frame: pd.DataFrame) -> np.ndarray:
-            return np.asarray(ref.predict_proba(frame.astype({c: str for c in cats})))[:, 1]
+            with threadpool_limits(limits=1, user_api="openmp"):
+                proba = ref.predict_proba(frame.astype({c: str for c in cats}))
+            return np.asarray(proba)[:, 1]
 
         return score
 

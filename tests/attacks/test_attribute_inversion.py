@@ -17,7 +17,13 @@ def test_attribute_inference_is_judged_against_imputation(
 ) -> None:
     members, population = adult_small
     r = run_attribute_inference(
-        forest_target, members, population, target="income", attribute="sex", max_records=1500
+        forest_target,
+        members,
+        population,
+        target="income",
+        attribute="sex",
+        max_records=1500,
+        max_train=3000,
     )
     assert r.model_queried and r.n_records == 1500 and r.n_classes == 2
     # sex is largely predictable from relationship etc.: the baseline is strong on its own
@@ -32,7 +38,13 @@ def test_attribute_inference_is_judged_against_imputation(
     assert "advantage" in r.summary
     assert AttributeInferenceResult.model_validate_json(r.model_dump_json()) == r
     again = run_attribute_inference(
-        forest_target, members, population, target="income", attribute="sex", max_records=1500
+        forest_target,
+        members,
+        population,
+        target="income",
+        attribute="sex",
+        max_records=1500,
+        max_train=3000,
     )
     assert again.model_dump(exclude={"seconds"}) == r.model_dump(exclude={"seconds"})
 
