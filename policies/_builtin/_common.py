@@ -48,10 +48,22 @@ def num(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def pvalue(value: float | None) -> str:
+    """A p-value as people read it: `p=0.032`, `p<0.0001`."""
+    if value is None or not math.isfinite(value):
+        return "p n/a"
+    return "p<0.0001" if value < 1e-4 else f"p={value:.4f}"
+
+
 def pct(value: float | None, digits: int = 1) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
     return f"{100 * value:.{digits}f}%"
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """`count(1, 'slice')` → `1 slice`; `count(3, 'category', 'categories')` → `3 categories`."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
 def listing(items: list[str], limit: int = 6) -> str:

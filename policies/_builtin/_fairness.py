@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from policies._builtin._common import (
+    count,
     dimension_of,
     holm,
     judged_slices,
@@ -16,6 +17,7 @@ from policies._builtin._common import (
     num,
     pct,
     positive_label_count,
+    pvalue,
     selected_count,
     slice_name,
     two_proportion_p,
@@ -142,7 +144,7 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
             f"All {len(rows)} slices are too small to judge the {what}.",
             measured,
         )
-    tail = f"; {small} slice(s) too small to judge" if small else ""
+    tail = f"; {count(small, 'slice')} too small to judge" if small else ""
     if failing:
         return Outcome(
             "fail",
@@ -160,7 +162,7 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
     if uncertain:
         return Outcome(
             "warn",
-            text + f" For {uncertain} slice(s) the confidence interval reaches past the "
+            text + f" For {count(uncertain, 'slice')} the confidence interval reaches past the "
             "threshold, so a gap that large cannot be ruled out.",
             measured,
         )
@@ -251,7 +253,8 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
     if issues:
         return Outcome(
             "warn",
-            f"Review of {len(groups)} groups found {len(issues)} point(s) to examine: "
+            f"Review of {count(len(groups), 'group')} found {count(len(issues), 'point')} to "
+            "examine: "
             f"{listing(issues)}.{note}",
             measured,
             flagged,
@@ -355,9 +358,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
         significant = p_adj is not None and p_adj < p.alpha
         r["below_four_fifths"] = below
         r["significant"] = significant
-        desc = (
-            f"{slice_name(r['slice'])} ratio {num(r['ratio'], 2)} (p={num(p_adj, 4)}, n={r['n']})"
-        )
+        desc = f"{slice_name(r['slice'])} ratio {num(r['ratio'], 2)} ({pvalue(p_adj)}, n={r['n']})"
         if below and significant:
             r["verdict"] = "fail"
             failing.append(r["slice"])
@@ -385,8 +386,9 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
     if failing:
         return Outcome(
             "fail",
-            f"The {what} of {len(failing)} group(s) is under four fifths of the highest group "
-            f"in its attribute and the difference is statistically significant: "
+            f"The {what} of {count(len(failing), 'group')} is under four fifths of the highest "
+            "group of its attribute (or intersection) and the difference is statistically "
+            "significant: "
             f"{listing(fail_text)}.",
             measured,
             failing,
@@ -484,16 +486,20 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
         for d in dimensions
         if len(d["dimension"]) == 1
     )
-    excluded = sum(len(d["excluded"]) for d in dimensions)
+    small = sum(
+        1 for d in dimensions for c in d["categories"] if c["excluded"] and not c["unknown"]
+    )
+    verb = "was" if small == 1 else "were"
     tail = (
-        f" Records with unknown category: {unknown}. {excluded} categor(ies) under "
-        f"{pct(p.exclude_below_share, 0)} of the data were left out of the ratios but are reported."
+        f" Records with unknown category: {unknown}. "
+        f"{count(small, 'category', 'categories')} under {pct(p.exclude_below_share, 0)} of the "
+        f"data {verb} left out of the ratios; their counts and rates are still reported."
     )
     if low_text:
         return Outcome(
             "warn",
-            f"{len(low_text)} categor(ies) have an impact ratio under {t.min_impact_ratio:g}: "
-            f"{listing(low_text)}.{tail}",
+            f"{count(len(low_text), 'category', 'categories')} with an impact ratio under "
+            f"{t.min_impact_ratio:g}: {listing(low_text)}.{tail}",
             measured,
             flagged,
         )

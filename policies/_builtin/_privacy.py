@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies._builtin._common import first_number, listing, num, pct, section_items
+from policies._builtin._common import count, first_number, listing, num, pct, section_items
 from policies._registry import CheckContext, NoOptions, Options, Outcome, check
 
 RUN_HINT = "run `compliance assess` with --train, --population and --attacks {}"
@@ -182,8 +182,8 @@ def attribute_inference(ctx: CheckContext, p: NoOptions, t: AttributeThresholds)
         )
     return Outcome(
         "pass",
-        f"For {len(rows)} attribute(s) the attack does no better than imputation by more than "
-        f"{pct(t.max_advantage)}.",
+        f"For {count(len(rows), 'attribute')} the attack does no better than imputation by "
+        f"more than {pct(t.max_advantage)}.",
         measured,
     )
 
