@@ -781,19 +781,11 @@ def _overlaps(
     composition: Mapping[str, GroupShare],
     protected: Sequence[str],
 ) -> bool:
-    """Names a protected attribute, or lies (nearly) within one protected group.
-
-    Within: at least 95% of the slice is one group that is at most 80% of all rows
-    ("relationship is Husband" lies within the men); or the group is at least half of
-    the slice and at least 1.5 times its share of all rows.
-    """
+    """Names a protected attribute, or lies (nearly) within one protected group
+    (`GroupShare.concentrated`)."""
     if any(f in protected for f in definition):
         return True
-    return any(
-        (g.share >= 0.95 and g.share_overall <= 0.8)
-        or (g.share >= 0.5 and g.share >= 1.5 * g.share_overall)
-        for g in composition.values()
-    )
+    return any(g.concentrated for g in composition.values())
 
 
 def merge_near_duplicates(
