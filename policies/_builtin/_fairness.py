@@ -328,6 +328,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
             row: dict[str, Any] = {
                 "dimension": list(dim), "slice": dict(s.attributes), "n": s.n, "rate": rate,
                 "highest": dict(top.attributes), "highest_rate": top_rate,
+                "suppressed": s.suppressed,
             }  # fmt: skip
             if s is top or s.status != "ok" or rate is None:
                 row["ratio"] = 1.0 if s is top else None
@@ -455,7 +456,7 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
                 "category": dict(s.attributes), "n": s.n, "share": share,
                 "selected": selected_count(s), "selection_rate": metric_value(s, "selection_rate"),
                 "excluded": is_unknown or share < p.exclude_below_share,
-                "unknown": is_unknown, "impact_ratio": None,
+                "unknown": is_unknown, "impact_ratio": None, "suppressed": s.suppressed,
             })  # fmt: skip
         eligible = [c for c in categories if not c["excluded"] and c["selection_rate"] is not None]
         top = max(eligible, key=lambda c: c["selection_rate"]) if eligible else None
