@@ -216,6 +216,12 @@ def retrain_recipe(model: Any) -> tuple[str | None, str | None]:
         return "lightgbm.train with the model's own parameters and number of rounds", None
     if kind in ("sklearn", "pickle") and hasattr(est, "fit") and hasattr(est, "get_params"):
         return f"sklearn.base.clone of {type(est).__name__}, refitted", None
+    if kind == "xgboost":
+        return None, (
+            "an XGBoost model file keeps its trees but not its training parameters (a loaded "
+            "booster reports the defaults), so it cannot be refitted with its own recipe; "
+            "leave-one-out needs a LightGBM or scikit-learn model"
+        )
     return None, (
         f"a {kind} model carries no training recipe this tool can replay; leave-one-out "
         "needs a LightGBM or scikit-learn model"
@@ -323,6 +329,11 @@ def _accuracy_auc(
     return acc, (None if math.isnan(auc) else auc)
 
 
+def _failure(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
 def _change(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else b - a
 
@@ -354,9 +365,16 @@ def leave_one_out(
         return LeaveOneOutSection(available=False, reason=reason)
     X_train = train[list(inputs)]
     X_eval = evaluation[list(inputs)]
-    pred_with, score_with = _refit_predict(
-        model, X_train, y_train_raw, y_train, X_eval, labels, seed=seed
-    )
+    try:
+        pred_with, score_with = _refit_predict(
+            model, X_train, y_train_raw, y_train, X_eval, labels, seed=seed
+        )
+    except Exception as exc:  # a recipe that cannot be replayed on this data
+        return LeaveOneOutSection(
+            available=False,
+            recipe=recipe,
+            reason=f"refitting the model on the training set failed ({_failure(exc)})",
+        )
     acc_with, auc_with = _accuracy_auc(y_eval, pred_with, score_with)
     results: list[LeaveOneOutResult] = []
     for attr in protected:
@@ -371,9 +389,19 @@ def leave_one_out(
             )
             continue
         rest = [c for c in inputs if c != attr]
-        pred_wo, score_wo = _refit_predict(
-            model, X_train[rest], y_train_raw, y_train, X_eval[rest], labels, seed=seed
-        )
+        try:
+            pred_wo, score_wo = _refit_predict(
+                model, X_train[rest], y_train_raw, y_train, X_eval[rest], labels, seed=seed
+            )
+        except Exception as exc:  # e.g. a pipeline that names the column it lost
+            results.append(
+                LeaveOneOutResult(
+                    attribute=attr,
+                    available=False,
+                    reason=f"the model's recipe cannot be refitted without it ({_failure(exc)})",
+                )
+            )
+            continue
         acc_wo, auc_wo = _accuracy_auc(y_eval, pred_wo, score_wo)
         groups = evaluation[attr]
         gap_with = fairness_gap(y_eval, pred_with, groups, fairness_metrics, min_size=min_size)

@@ -281,3 +281,58 @@ def test_models_without_a_recipe_say_why() -> None:
     )
     assert not section.available
     assert section.reason == reason
+
+
+def test_xgboost_files_do_not_keep_their_recipe() -> None:
+    handle = ModelHandle(
+        kind="xgboost",
+        path=None,
+        estimator=object(),
+        feature_names=None,
+        predict_proba_fn=None,
+        predict_fn=lambda f: np.zeros(len(f)),
+    )
+    recipe, reason = retrain_recipe(handle)
+    assert recipe is None
+    assert reason is not None and "training parameters" in reason
+
+
+def test_a_pipeline_that_needs_the_column_reports_why() -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    train = credit_data(2000, 0)
+    evaluation = credit_data(1000, 1)
+    inputs = ["sex", "income", "region"]
+    pipe = make_pipeline(
+        ColumnTransformer([("cat", OneHotEncoder(), ["sex", "region"])], remainder="passthrough"),
+        LogisticRegression(max_iter=500),
+    ).fit(train[inputs], train["approved"])
+    model = ModelHandle(
+        kind="sklearn",
+        path=None,
+        estimator=pipe,
+        feature_names=inputs,
+        predict_proba_fn=pipe.predict_proba,
+        predict_fn=pipe.predict,
+    )
+    section = leave_one_out(
+        model,
+        train,
+        evaluation,
+        y_train_raw=train["approved"],
+        y_train=train["approved"].to_numpy(),
+        y_eval=evaluation["approved"].to_numpy(),
+        y_pred_original=pipe.predict(evaluation[inputs]),
+        labels=("0", "1"),
+        inputs=inputs,
+        protected=["sex"],
+        fairness_metric="demographic_parity",
+        fairness_metrics=["selection_rate"],
+    )
+    assert section.available  # the refit with every input works
+    (sex,) = section.results
+    assert not sex.available
+    assert sex.reason is not None and "cannot be refitted without it" in sex.reason
