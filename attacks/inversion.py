@@ -63,7 +63,7 @@ def invert_classes(
             x = lo + u * scale
             logp = torch.log_softmax(module(x.unsqueeze(0)), dim=1)[0, c]
             loss = -logp + l2 * torch.sum((u - u0) ** 2)
-            loss.backward()
+            torch.autograd.backward(loss)
             opt.step()
             with torch.no_grad():
                 u.clamp_(0.0, 1.0)

@@ -124,7 +124,7 @@ class LossAttack(MembershipAttack):
 
     def score(self, data: AttackInputs) -> np.ndarray:
         assert data.target_p is not None
-        return np.log(np.clip(data.target_p, _P_CLIP, 1.0))
+        return np.asarray(np.log(np.clip(data.target_p, _P_CLIP, 1.0)))
 
 
 @register
@@ -181,7 +181,7 @@ class Rmia(MembershipAttack):
         ratio_x = data.target_p / _rmia_prior(data.ref_p, data.ref_in, a)
         ratio_z = np.sort(data.pop_target_p / _rmia_prior(data.pop_ref_p, data.pop_ref_in, a))
         # share of population records z with ratio_x / ratio_z > gamma (= 1)
-        return np.searchsorted(ratio_z, ratio_x, side="left") / ratio_z.size
+        return np.asarray(np.searchsorted(ratio_z, ratio_x, side="left") / ratio_z.size)
 
 
 @register
@@ -196,7 +196,7 @@ class RmiaOnline(MembershipAttack):
         assert data.pop_target_p is not None and data.pop_ref_p is not None
         ratio_x = data.target_p / np.clip(data.ref_p.mean(axis=0), _P_CLIP, None)
         ratio_z = np.sort(data.pop_target_p / np.clip(data.pop_ref_p.mean(axis=0), _P_CLIP, None))
-        return np.searchsorted(ratio_z, ratio_x, side="left") / ratio_z.size
+        return np.asarray(np.searchsorted(ratio_z, ratio_x, side="left") / ratio_z.size)
 
 
 def _rmia_prior(ref_p: np.ndarray, ref_in: np.ndarray, a: float) -> np.ndarray:
