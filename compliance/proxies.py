@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from compliance.evidence.discovery import LeaveOneOutResult, LeaveOneOutSection, ProxyResult
-from compliance.slice_search import SLICE_METRICS, encode_features
+from compliance.slice_search import SLICE_METRICS, encode_features, protected_group_labels
 
 __all__ = [
     "DEFAULT_AUC_THRESHOLD",
@@ -124,15 +124,23 @@ def proxy_strength(
     auc_threshold: float = DEFAULT_AUC_THRESHOLD,
     ci_level: float = 0.95,
     min_group: int = 10,
+    protected_quantile_bins: int = 4,
 ) -> list[ProxyResult]:
-    """Every feature against every protected attribute; rows missing the attribute are left out."""
+    """Every feature against every protected attribute; rows missing the attribute are left out.
+
+    A numeric protected attribute with many values is grouped by `bins`, else into
+    `protected_quantile_bins` quantiles, as the slice search groups it.
+    """
     enc = encode_features(frame, list(features), bins=bins, quantile_bins=quantile_bins)
+    groups_of = protected_group_labels(
+        frame, protected, bins=bins, quantile_bins=protected_quantile_bins
+    )
     results: list[ProxyResult] = []
     rng = np.random.default_rng(seed)
     for attr in protected:
-        col = frame[attr]
+        col = groups_of[attr]
         known = col.notna().to_numpy()
-        a_codes, groups = pd.factorize(col[known].astype(str), sort=True)
+        a_codes, groups = pd.factorize(col[known], sort=True)
         a_codes = np.asarray(a_codes, dtype=np.int64)
         n = int(known.sum())
         fold_of = rng.permutation(n) % folds
@@ -354,6 +362,8 @@ def leave_one_out(
     fairness_metrics: Sequence[str],
     seed: int = 0,
     min_size: int = 30,
+    bins: Mapping[str, Sequence[float]] | None = None,
+    quantile_bins: int = 4,
 ) -> LeaveOneOutSection:
     """Refit without each protected input; compare with a refit on every input.
 
@@ -403,7 +413,9 @@ def leave_one_out(
             )
             continue
         acc_wo, auc_wo = _accuracy_auc(y_eval, pred_wo, score_wo)
-        groups = evaluation[attr]
+        groups = protected_group_labels(evaluation, [attr], bins=bins, quantile_bins=quantile_bins)[
+            attr
+        ]
         gap_with = fairness_gap(y_eval, pred_with, groups, fairness_metrics, min_size=min_size)
         gap_wo = fairness_gap(y_eval, pred_wo, groups, fairness_metrics, min_size=min_size)
         results.append(

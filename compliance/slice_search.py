@@ -63,6 +63,7 @@ __all__ = [
     "mask_for_definition",
     "merge_near_duplicates",
     "merge_refinements",
+    "protected_group_labels",
     "score_upper_bound",
     "sliceline",
     "sliceline_score",
@@ -678,6 +679,48 @@ def describe_definition(definition: Mapping[str, str | Sequence[float | None]]) 
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def _interval_text(level: Level) -> str:
+    if isinstance(level, str):
+        return level
+    low, high = level
+    if low is None and high is None:
+        return "any"
+    if low is None:
+        assert high is not None
+        return f"under {_fmt(high)}"
+    if high is None:
+        return f"{_fmt(low)} or more"
+    return f"{_fmt(low)} to under {_fmt(high)}"
+
+
+def protected_group_labels(
+    frame: pd.DataFrame,
+    protected: Sequence[str],
+    *,
+    bins: Mapping[str, Sequence[float]] | None = None,
+    quantile_bins: int = 4,
+) -> dict[str, pd.Series]:
+    """Each protected attribute's group of every row, as text; missing stays missing.
+
+    A numeric attribute with many values (age) is grouped as the slice search bins it
+    (the user's bins, else quantiles), so that "group" means "25 to under 40", not "37".
+    """
+    out: dict[str, pd.Series] = {}
+    for attr in protected:
+        col = frame[attr]
+        enc = encode_features(frame, [attr], bins=bins, quantile_bins=quantile_bins)
+        if attr in enc.edges:
+            labels = np.array([_interval_text(v) for v in enc.levels[0]], dtype=object)
+            text = pd.Series(labels[enc.codes[:, 0]], index=frame.index, dtype=object)
+            out[attr] = text.where(col.notna(), None)
+        else:
+            text = pd.Series(
+                col.astype(str).str.strip().to_numpy(dtype=object), index=frame.index, dtype=object
+            )
+            out[attr] = text.where(col.notna(), None)
+    return out
+
+
 def _as_number(text: str) -> float | None:
     try:
         return float(text)
@@ -768,7 +811,7 @@ def _protected_composition(
     if n == 0:
         return out
     for attr, col in protected.items():
-        values = col.astype(str).where(col.notna(), MISSING_LABEL)
+        values = col.where(col.notna(), MISSING_LABEL).astype(str)
         inside = values[in_slice].value_counts()
         group = str(inside.index[0])
         overall = float((values == group).mean())
@@ -951,7 +994,7 @@ def find_slices(
     masks = [_items_mask(enc.codes, c.items) for c in result.top]
     merged = merge_near_duplicates(result.top, masks, jaccard=merge_jaccard)
     merged = merge_refinements(result.top, masks, merged, eligible=eligible, event=event_all)
-    prot_cols = {p: frame[p] for p in protected}
+    prot_cols = protected_group_labels(frame, protected, bins=bins, quantile_bins=quantile_bins)
     found: list[FoundSlice] = []
     for keep, others in merged[:k]:
         cand = result.top[keep]
@@ -996,6 +1039,8 @@ def evaluate_definitions(
     ci_level: float = 0.95,
     min_slice_size: int = 30,
     min_cell: int = 10,
+    bins: Mapping[str, Sequence[float]] | None = None,
+    quantile_bins: int = 4,
 ) -> list[FoundSlice]:
     """The metric on each named slice (the business's own), Holm-adjusted over them all.
 
@@ -1007,7 +1052,7 @@ def evaluate_definitions(
     eligible = np.asarray(metric.eligible(y_true, y_pred), dtype=bool)
     event_all = np.zeros(len(frame), dtype=bool)
     event_all[eligible] = np.asarray(metric.event(y_true[eligible], y_pred[eligible]), dtype=bool)
-    prot_cols = {p: frame[p] for p in protected}
+    prot_cols = protected_group_labels(frame, protected, bins=bins, quantile_bins=quantile_bins)
     rows: list[tuple[str | None, SliceDefinition, SliceStats, dict[str, GroupShare], bool]] = []
     for name, definition in definitions:
         mask = mask_for_definition(frame, definition)

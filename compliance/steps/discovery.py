@@ -122,6 +122,8 @@ def run(ctx: RunContext) -> DiscoverySection:
             ci_level=spec.ci_level,
             min_slice_size=spec.min_slice_size,
             min_cell=spec.min_cell,
+            bins=spec.bins,
+            quantile_bins=spec.quantile_bins,
         )
     proxy_features = [f for f in features if f not in spec.protected]
     with ctx.progress.step("Proxies of protected attributes"):
@@ -135,6 +137,7 @@ def run(ctx: RunContext) -> DiscoverySection:
             bins=spec.bins,
             auc_threshold=DEFAULT_AUC_THRESHOLD,
             ci_level=spec.ci_level,
+            protected_quantile_bins=spec.quantile_bins,
         )
     fields["proxy_auc_threshold"] = DEFAULT_AUC_THRESHOLD
     fields["proxy_method"] = PROXY_METHOD.format(
@@ -306,5 +309,7 @@ def _leave_one_out(ctx: RunContext, features: list[str]) -> LeaveOneOutSection:
             fairness_metrics=rates,
             seed=spec.seed,
             min_size=spec.min_slice_size,
+            bins=spec.bins,
+            quantile_bins=spec.quantile_bins,
         )
     return section

@@ -336,3 +336,22 @@ def test_a_pipeline_that_needs_the_column_reports_why() -> None:
     (sex,) = section.results
     assert not sex.available
     assert sex.reason is not None and "cannot be refitted without it" in sex.reason
+
+
+def test_a_numeric_protected_attribute_is_grouped_in_bins() -> None:
+    rng = np.random.default_rng(8)
+    n = 4000
+    age = rng.integers(18, 80, n)
+    frame = pd.DataFrame(
+        {
+            "age": age,
+            "pension": np.where(age >= 65, "yes", "no"),  # reveals the oldest group
+            "colour": rng.choice(["red", "blue"], n),
+        }
+    )
+    results = proxy_strength(frame, ["pension", "colour"], ["age"], bins={"age": [30, 50, 65]})
+    by = {r.feature: r for r in results}
+    assert by["pension"].flagged
+    assert by["pension"].auc_group == "65 or more"
+    assert by["pension"].auc == pytest.approx(1.0)
+    assert not by["colour"].flagged

@@ -524,3 +524,12 @@ def test_overlap_with_a_protected_group_by_composition() -> None:
     share = top.protected_composition["sex"]
     assert share.group == "M" and share.share == 1.0
     assert share.share_overall == pytest.approx(float((sex == "M").mean()))
+
+
+def test_protected_groups_of_a_numeric_attribute_are_its_bins() -> None:
+    from compliance.slice_search import protected_group_labels
+
+    frame = pd.DataFrame({"age": [20, 35, 70, np.nan], "sex": ["F", "M", None, "F"]})
+    labels = protected_group_labels(frame, ["age", "sex"], bins={"age": [30, 65]})
+    assert labels["age"].tolist() == ["under 30", "30 to under 65", "65 or more", None]
+    assert labels["sex"].tolist() == ["F", "M", None, "F"]
