@@ -352,3 +352,20 @@ def test_every_builtin_check_and_pack_is_documented() -> None:
                 ), name
     for pack_id in policies.builtin_pack_ids():
         assert f"`{pack_id}`" in readme
+
+
+@pytest.mark.parametrize("status", ["waived", "ok"])
+def test_a_check_returning_a_bad_status_is_refused(build: Any, tmp_path: Path, status: str) -> None:
+    @policies.check("test.bad_status", register=False)
+    def bad(ctx: object, params: object, thresholds: object) -> policies.Outcome:
+        return policies.Outcome(status, "Claims something.")  # type: ignore[arg-type]
+
+    policies.register_check(bad)
+    try:
+        text = USER_PACK.replace("check: fairness.primary_metric_parity", "check: test.bad_status")
+        text = text.replace("    thresholds:\n      max_difference: 0.05\n", "")
+        pack = policies.load_pack(write(tmp_path, text))
+        with pytest.raises(PolicyError, match=f"returned the status '{status}'"):
+            policies.evaluate(build["assessment"](), [pack])
+    finally:
+        policies.unregister_check("test.bad_status")
