@@ -52,6 +52,7 @@ __all__ = [
     "SliceCandidate",
     "SliceMetric",
     "SliceStats",
+    "benjamini_hochberg",
     "bonferroni",
     "count_supported_slices",
     "describe_definition",
@@ -83,7 +84,8 @@ MULTIPLE_TESTING_NOTE = (
     "than Benjamini-Hochberg (false discovery rate) because each reported slice is a claim "
     "an auditor reads on its own, and because overlapping slices have dependent tests, "
     "for which Holm is valid and BH's guarantee is not assured. Business slices are "
-    "pre-registered hypotheses: Holm over those alone."
+    "hypotheses named in advance: corrected over those alone, exactly, with the run's "
+    "--correction (Holm by default)."
 )
 
 Level = str | tuple[float | None, float | None]
@@ -633,6 +635,16 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return out.tolist()
 
 
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (NaN stays NaN and does not count)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(~np.isnan(p))
+    if len(idx):
+        out[idx] = stats.false_discovery_control(p[idx], method="bh")
+    return out.tolist()
+
+
 def bonferroni(p_value: float, family_size: int) -> float:
     """min(1, m * p): Holm's adjusted value for the smallest p, a bound for the others."""
     if math.isnan(p_value):
@@ -1041,8 +1053,13 @@ def evaluate_definitions(
     min_cell: int = 10,
     bins: Mapping[str, Sequence[float]] | None = None,
     quantile_bins: int = 4,
+    correction: Literal["holm", "fdr_bh"] = "holm",
 ) -> list[FoundSlice]:
-    """The metric on each named slice (the business's own), Holm-adjusted over them all.
+    """The metric on each named slice (the business's own), adjusted over them all.
+
+    These are hypotheses named before the data was seen, so all their p-values are known
+    and the correction is exact: Holm (family-wise) by default, or Benjamini-Hochberg
+    (false discovery rate) when `correction` is "fdr_bh".
 
     A slice with fewer than `min_slice_size` eligible rows is "insufficient data" (no
     figure, no test); under `min_cell` rows its counts are also marked suppressed.
@@ -1060,7 +1077,8 @@ def evaluate_definitions(
         judged = st.denominator >= min_slice_size
         comp = _protected_composition(mask, prot_cols) if st.n >= min_cell else {}
         rows.append((name, definition, st, comp, judged))
-    adjusted = holm([r[2].p_value if r[4] and r[2].p_value is not None else math.nan for r in rows])
+    raw = [r[2].p_value if r[4] and r[2].p_value is not None else math.nan for r in rows]
+    adjusted = benjamini_hochberg(raw) if correction == "fdr_bh" else holm(raw)
     out: list[FoundSlice] = []
     for (name, definition, st, comp, judged), p_adj in zip(rows, adjusted, strict=True):
         out.append(

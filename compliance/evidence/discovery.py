@@ -141,6 +141,7 @@ class DiscoverySection(Frozen):
     slices_found: list[FoundSlice] = Field(default_factory=list)
     slices_file: str | None = None
     business_slices: list[FoundSlice] = Field(default_factory=list)
+    business_correction: Literal["holm", "fdr_bh"] | None = None
     proxy_auc_threshold: float | None = None
     proxy_method: str | None = None
     proxies: list[ProxyResult] = Field(default_factory=list)

@@ -124,7 +124,9 @@ def run(ctx: RunContext) -> DiscoverySection:
             min_cell=spec.min_cell,
             bins=spec.bins,
             quantile_bins=spec.quantile_bins,
+            correction=spec.correction,
         )
+        fields["business_correction"] = spec.correction
     proxy_features = [f for f in features if f not in spec.protected]
     with ctx.progress.step("Proxies of protected attributes"):
         fields["proxies"] = proxy_strength(

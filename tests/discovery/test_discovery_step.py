@@ -280,3 +280,25 @@ def test_numbers_and_missing_values_in_a_slices_file(tmp_path: Path) -> None:
     assert missing.n == n // 10
     assert missing.description == "region is missing"
     assert half.n == n // 4
+
+
+def test_business_slices_follow_the_runs_correction(tmp_path: Path) -> None:
+    path = tmp_path / "slices.yaml"
+    path.write_text(SLICES_YAML, encoding="utf-8")
+    holm_run = discovery.run(make_ctx(tmp_path, slices_file=path))  # type: ignore[arg-type]
+    bh_run = discovery.run(make_ctx(tmp_path, slices_file=path, correction="fdr_bh"))  # type: ignore[arg-type]
+    assert holm_run.business_correction == "holm" and bh_run.business_correction == "fdr_bh"
+    judged = [s for s in bh_run.business_slices if s.p_value is not None]
+    raw = [float(s.p_value or 0.0) for s in judged]
+    m = len(raw)
+    order = sorted(range(m), key=lambda i: raw[i])
+    expected = [0.0] * m
+    running = 1.0
+    for rank in range(m - 1, -1, -1):  # BH by hand, from the largest p down
+        i = order[rank]
+        running = min(running, raw[i] * m / (rank + 1))
+        expected[i] = running
+    assert [s.p_adjusted for s in judged] == pytest.approx(expected)
+    for a, b in zip(holm_run.business_slices, bh_run.business_slices, strict=True):
+        if a.p_adjusted is not None and b.p_adjusted is not None:
+            assert b.p_adjusted <= a.p_adjusted + 1e-12

@@ -533,3 +533,20 @@ def test_protected_groups_of_a_numeric_attribute_are_its_bins() -> None:
     labels = protected_group_labels(frame, ["age", "sex"], bins={"age": [30, 65]})
     assert labels["age"].tolist() == ["under 30", "30 to under 65", "65 or more", None]
     assert labels["sex"].tolist() == ["F", "M", None, "F"]
+
+
+def test_benjamini_hochberg_matches_scipy_and_a_hand_example() -> None:
+    from compliance.slice_search import benjamini_hochberg
+
+    # hand: sorted p 0.005, 0.01, 0.03, 0.04 -> 4p/rank = 0.02, 0.02, 0.04, 0.04
+    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    out = benjamini_hochberg([0.2, float("nan"), 0.01])
+    assert out[0] == pytest.approx(0.2) and math.isnan(out[1]) and out[2] == pytest.approx(0.02)
+
+
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=30))
+def test_bh_is_never_above_holm(p: list[float]) -> None:
+    from compliance.slice_search import benjamini_hochberg
+
+    for b, h in zip(benjamini_hochberg(p), holm(p), strict=True):
+        assert b <= h + 1e-12
