@@ -26,7 +26,10 @@ Finding for ML Model Debugging" (SIGMOD 2021), written afresh over grouped count
 After the search, each reported slice gets its metric with a Wilson interval, the gap to
 the rest of the rows with a two-sided test (a pooled two-proportion z test, or Fisher's
 exact test when an expected cell count is under 5) and a p-value corrected for the whole
-family of slices the search could have reported; see `MULTIPLE_TESTING_NOTE`.
+family of slices the search could have reported; see `MULTIPLE_TESTING_NOTE`. Before
+reporting, near-duplicates (row Jaccard >= 0.8) are merged into the slice with the fewest
+predicates, and a refinement whose rate does not differ from the rest of a more general
+slice is folded into it; the merged definitions are kept in `FoundSlice.merged`.
 """
 
 from __future__ import annotations
