@@ -28,6 +28,7 @@ __all__ = [
     "DPModel",
     "TabularEncoder",
     "dp_reference_points",
+    "mlp_recipe",
     "train_dp_logistic",
     "train_dp_sgd",
 ]
@@ -133,6 +134,31 @@ def _mlp(n_in: int, hidden: int, seed: int) -> Any:
 
     torch.manual_seed(seed)
     return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+
+
+def mlp_recipe(X: np.ndarray, y: np.ndarray, seed: int) -> Any:
+    """A reference-model recipe (`--recipe attacks.dp:mlp_recipe`): the same one-hidden-layer
+    MLP as `train_dp_sgd`, trained without privacy (Adam, 10 epochs of batches of 256)."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(seed)
+    data = TensorDataset(
+        torch.tensor(np.array(X, dtype=np.float32)), torch.tensor(np.array(y, dtype=np.int64))
+    )
+    loader = DataLoader(
+        data, batch_size=256, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
+    module = _mlp(data.tensors[0].shape[1], 32, seed)
+    optimiser = torch.optim.Adam(module.parameters(), lr=0.01)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    for _ in range(10):
+        for xb, yb in loader:
+            optimiser.zero_grad()
+            torch.autograd.backward(loss_fn(module(xb), yb))
+            optimiser.step()
+    module.eval()
+    return module
 
 
 def train_dp_sgd(
