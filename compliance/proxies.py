@@ -10,8 +10,9 @@ attribute, how much the feature alone tells about the attribute.
 - A cross-validated AUC of predicting each group of the attribute (one against the rest)
   from the feature alone. The classifier is the best one a single discrete feature
   allows: the group's share within the feature's level, learnt on the other folds
-  (smoothed toward the group's overall share). Out-of-fold scores of all rows are pooled
-  into one AUC per group; the strongest group is reported, with a Hanley-McNeil interval.
+  (smoothed toward the group's overall share). The AUC is computed on each held-out fold
+  and averaged over the folds, one per group; the strongest group is reported, with a
+  Hanley-McNeil interval.
   A feature is flagged when that AUC reaches the threshold (0.7, "acceptable
   discrimination" in Hosmer and Lemeshow's scale) and its interval excludes 0.5.
 
@@ -52,8 +53,9 @@ PROXY_METHOD = (
     "{bins} quantile bins) and the attribute's groups, also divided by the attribute's "
     "entropy; and a {folds}-fold cross-validated one-vs-rest AUC of the attribute's "
     "strongest group, predicted from the feature alone by the group's smoothed share in "
-    "the feature's level learnt out of fold. Flagged when the AUC is at least {threshold} "
-    "and its Hanley-McNeil {level:.0%} interval excludes 0.5."
+    "the feature's level learnt on the other folds (the AUC of each held-out fold, "
+    "averaged). Flagged when the AUC is at least {threshold} and its Hanley-McNeil "
+    "{level:.0%} interval excludes 0.5."
 )
 
 
@@ -87,11 +89,7 @@ def auc_with_interval(
         return math.nan, math.nan, math.nan
     ranks = stats.rankdata(scores)
     auc = float((ranks[positive].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
-    q1 = auc / (2 - auc)
-    q2 = 2 * auc * auc / (1 + auc)
-    var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2)) / (n1 * n0)
-    half = float(stats.norm.ppf(0.5 + level / 2)) * math.sqrt(max(var, 0.0))
-    return auc, max(0.0, auc - half), min(1.0, auc + half)
+    return (auc, *_hanley_mcneil(auc, n1, n0, level))
 
 
 def _oof_group_shares(
@@ -110,6 +108,36 @@ def _oof_group_shares(
         shares = (counts + prior) / (counts.sum(axis=1, keepdims=True) + 1.0)
         out[test] = shares[x_codes[test]]
     return out
+
+
+def _cv_auc(
+    scores: np.ndarray, positive: np.ndarray, folds: np.ndarray, n_folds: int, *, level: float
+) -> tuple[float, float, float]:
+    """Mean of the per-fold AUCs, with the Hanley-McNeil interval of an AUC on all rows.
+
+    Pooling out-of-fold scores across folds would compare scores from different fits, and
+    the share a fit learns for a level is anti-correlated with the held-out fold's share:
+    an independent feature would score below 0.5. Within one fold the fit and the held-out
+    rows are independent, so each fold's AUC is unbiased.
+    """
+    per_fold = []
+    for f in range(n_folds):
+        test = folds == f
+        auc_f, _, _ = auc_with_interval(scores[test], positive[test], level=level)
+        if not math.isnan(auc_f):
+            per_fold.append(auc_f)
+    if not per_fold:
+        return math.nan, math.nan, math.nan
+    auc = float(np.mean(per_fold))
+    return (auc, *_hanley_mcneil(auc, int(positive.sum()), int((~positive).sum()), level))
+
+
+def _hanley_mcneil(auc: float, n1: int, n0: int, level: float) -> tuple[float, float]:
+    q1 = auc / (2 - auc)
+    q2 = 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2)) / (n1 * n0)
+    half = float(stats.norm.ppf(0.5 + level / 2)) * math.sqrt(max(var, 0.0))
+    return max(0.0, auc - half), min(1.0, auc + half)
 
 
 def proxy_strength(
@@ -154,7 +182,7 @@ def proxy_strength(
                     members = a_codes == g
                     if members.sum() < min_group or (~members).sum() < min_group:
                         continue
-                    auc, lo, hi = auc_with_interval(shares[:, g], members, level=ci_level)
+                    auc, lo, hi = _cv_auc(shares[:, g], members, fold_of, folds, level=ci_level)
                     if best[3] is None or auc > best[0]:
                         best = (auc, lo, hi, str(name))
                     if len(groups) == 2:
