@@ -650,6 +650,7 @@ def _policy_context(policy: Any) -> dict[str, Any]:
             "principle": a.principle,
             "question": a.question,
             "answer": a.answer or "— not answered —",
+            "compliant": {True: "yes", False: "no", None: ""}[getattr(a, "compliant", None)],
             "evidence": a.evidence or "",
             "who": ", ".join(x for x in (a.name, a.role, a.date) if x),
             "status": a.status,
@@ -700,25 +701,45 @@ def _policy_context(policy: Any) -> dict[str, Any]:
     }
 
 
-def _discovery_context(discovery: Any, min_cell: int) -> list[dict[str, str]]:
+def _discovery_context(discovery: Any, min_cell: int) -> dict[str, Any]:
     rows = []
-    for s in getattr(discovery, "slices_found", []) or []:
+    found = list(getattr(discovery, "slices_found", []) or [])
+    business = list(getattr(discovery, "business_slices", []) or [])
+    for s in found + business:
+        small = s.n < min_cell or getattr(s, "suppressed", False)
+        judged = getattr(s, "status", "ok") == "ok" and s.value is not None
         value = "—" if s.value is None else value_text(s.metric, s.value)
         if s.ci_low is not None and s.ci_high is not None and s.metric in PERCENT_METRICS:
             value += f" ({s.ci_low * 100:.1f}–{s.ci_high * 100:.1f}%)"
+        rest = getattr(s, "rest_value", None)
         rows.append(
             {
-                "description": s.description,
+                "source": "listed" if getattr(s, "source", "search") == "business" else "found",
+                "description": (f"{s.name}: " if getattr(s, "name", None) else "") + s.description,
                 "n": count_cell(s.n, min_cell),
                 "metric": metric_label(s.metric),
-                "value": value if s.n >= min_cell else "suppressed",
+                "value": "suppressed" if small else (value if judged else "insufficient data"),
+                "rest": "—" if rest is None or small else value_text(s.metric, rest),
                 "p": "—"
                 if s.p_adjusted is None
                 else ("< 0.001" if s.p_adjusted < 0.001 else f"{s.p_adjusted:.3f}"),
                 "protected": "yes" if s.overlaps_protected else "no",
             }
         )
-    return rows
+    lines: list[str] = []
+    try:
+        from compliance.evidence.discovery import discovery_lines
+    except ImportError:  # an older evidence module without sentences
+        pass
+    else:
+        # The slices are in the table; the sentences carry the search, proxies, leave-one-out.
+        rest_only = discovery.model_copy(update={"slices_found": [], "business_slices": []})
+        lines = [
+            line
+            for line in discovery_lines(rest_only, min_cell=min_cell)
+            if not line.startswith(("No slice is worse", "Business slices from"))
+        ]
+    return {"rows": rows, "lines": lines}
 
 
 def _plural(n: int, word: str) -> str:
@@ -791,7 +812,7 @@ def build_context(
     ctx["privacy"] = _privacy_context(assessment.privacy) if assessment.privacy else None
     ctx["policy"] = _policy_context(assessment.policy) if assessment.policy else None
     ctx["discovery"] = (
-        _discovery_context(assessment.discovery, min_cell) if assessment.discovery else []
+        _discovery_context(assessment.discovery, min_cell) if assessment.discovery else None
     )
     verdict = assessment.policy.verdict if assessment.policy else None
     ctx["verdict"] = verdict

@@ -109,3 +109,33 @@ def test_pages_render_to_png(signed_report: Path, tmp_path: Path) -> None:
         capture_output=True,
     )
     assert len(list(tmp_path.glob("p-*.png"))) == 2
+
+
+def test_discovery_slices_render_with_small_ones_suppressed(assessment: Assessment) -> None:
+    from compliance.evidence.discovery import DiscoverySection, FoundSlice
+
+    def found(description: str, n: int, value: float) -> FoundSlice:
+        return FoundSlice(
+            definition={"education": "HS-grad"}, description=description, n=n,
+            metric="error_rate", value=value, ci_low=value - 0.02, ci_high=value + 0.02,
+            p_adjusted=0.0001, overlaps_protected=False, suppressed=n < 10,
+        )  # fmt: skip
+
+    with_discovery = assessment.model_copy(
+        update={
+            "discovery": DiscoverySection(
+                metric="error_rate",
+                depth=2,
+                min_support=30,
+                slices_tested=120,
+                slices_found=[found("education is HS-grad", 1_685, 0.311), found("tiny", 6, 0.5)],
+            )
+        }
+    )
+    ctx = build_context(with_discovery, assessment_json="{}")
+    rows = {r["description"]: r for r in ctx["discovery"]["rows"]}
+    assert rows["education is HS-grad"]["value"] == "31.1% (29.1–33.1%)"
+    assert rows["tiny"]["n"] == "<10" and rows["tiny"]["value"] == "suppressed"
+    assert any("Slice search by error rate" in line for line in ctx["discovery"]["lines"])
+    html = render_html(with_discovery)
+    assert "Slices beyond the protected attributes" in html
