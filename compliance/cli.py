@@ -202,7 +202,11 @@ def assess(
     ] = None,
     attacks: Annotated[
         list[str],
-        typer.Option("--attacks", help="Privacy attacks: membership,attribute,inversion."),
+        typer.Option(
+            "--attacks",
+            help="Privacy attacks: membership, attribute, inversion, dp, or one attack by name "
+            "(loss, lira_offline, lira_online, rmia, rmia_online, label_only).",
+        ),
     ] = [],  # noqa: B006
     reference_models: Annotated[
         int, typer.Option("--reference-models", help="Reference models for LiRA/RMIA.")
@@ -223,6 +227,14 @@ def assess(
             "--recipe",
             help="Training recipe module:function for reference models of torch targets.",
         ),
+    ] = None,
+    dp_epsilon: Annotated[
+        list[float],
+        typer.Option("--dp-epsilon", help="Epsilon of a DP reference model (repeatable)."),
+    ] = [1.0, 8.0],  # noqa: B006
+    dp_delta: Annotated[
+        float | None,
+        typer.Option("--dp-delta", help="Delta of the DP reference models (default 1/n^2)."),
     ] = None,
     find_slices: Annotated[
         bool, typer.Option("--find-slices", help="Search for the slices where the model fails.")
@@ -304,6 +316,7 @@ def assess(
         trust_types=list(trust_type), trust_pickle=trust_pickle, overwrite=overwrite,
         train=train, population=population, attacks=_split(attacks),
         reference_models=reference_models, jobs=jobs, sensitive=_split(sensitive), recipe=recipe,
+        dp_epsilons=list(dp_epsilon), dp_delta=dp_delta,
         find_slices=find_slices, slice_depth=slice_depth, slice_metric=slice_metric,
         slices_file=slices_file, policies=list(policy), attestations=attestations,
         waivers=waivers, baseline=baseline, report=report, pack=pack, sign_key=sign_key,

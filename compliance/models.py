@@ -212,7 +212,9 @@ def _load_lightgbm(path: Path) -> ModelHandle:
         ]
         if pandas_categorical:
             for col, cats in zip(cat_cols, pandas_categorical, strict=False):
-                out[col] = pd.Categorical(out[col], categories=cats)
+                values = out[col].astype(str).where(out[col].notna())
+                # values unseen in training become missing, as LightGBM treats them
+                out[col] = pd.Categorical(values.where(values.isin(cats)), categories=cats)
         else:
             out = _categorical_frame(out)
         return out

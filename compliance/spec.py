@@ -46,6 +46,8 @@ class AssessSpec:
     jobs: int = 1
     sensitive: list[str] = field(default_factory=list)
     recipe: str | None = None
+    dp_epsilons: list[float] = field(default_factory=lambda: [1.0, 8.0])
+    dp_delta: float | None = None
     # slice discovery
     find_slices: bool = False
     slice_depth: int = 3
