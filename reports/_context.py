@@ -420,7 +420,7 @@ def _inversion_images(inv: Any) -> list[dict[str, str]]:
     return out
 
 
-def _privacy_context(privacy: Any) -> dict[str, Any]:
+def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
     membership = []
     curves = []
     for a in getattr(privacy, "membership", []) or []:
@@ -440,8 +440,8 @@ def _privacy_context(privacy: Any) -> dict[str, Any]:
         slices = [
             {
                 "group": group_text(s.attributes),
-                "members": count_cell(s.n_members, 10),
-                "nonmembers": count_cell(s.n_nonmembers, 10),
+                "members": count_cell(s.n_members, min_cell),
+                "nonmembers": count_cell(s.n_nonmembers, min_cell),
                 "auc": "insufficient data"
                 if getattr(s, "insufficient", False) or s.auc is None
                 else f"{s.auc:.3f}",
@@ -809,7 +809,7 @@ def build_context(
     ctx["assessment_sha256"] = hashlib.sha256(assessment_json.encode("utf-8")).hexdigest()
     min_cell = assessment.fairness.min_cell if assessment.fairness else 10
     ctx["fairness"] = _fairness_context(assessment.fairness) if assessment.fairness else None
-    ctx["privacy"] = _privacy_context(assessment.privacy) if assessment.privacy else None
+    ctx["privacy"] = _privacy_context(assessment.privacy, min_cell) if assessment.privacy else None
     ctx["policy"] = _policy_context(assessment.policy) if assessment.policy else None
     ctx["discovery"] = (
         _discovery_context(assessment.discovery, min_cell) if assessment.discovery else None

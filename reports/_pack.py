@@ -32,6 +32,7 @@ __all__ = ["PackResult", "build_pack", "pack_tables", "sign_manifest"]
 MANIFEST = "manifest.json"
 MANIFEST_SIGNATURE = "manifest.json.p7s"
 SIGNER_CERT = "signer-cert.pem"
+REPORT_SIGNER_CERT = "report-signer-cert.pem"
 REPORT = "report.pdf"
 OPENSSL_CHECK = (
     "openssl cms -verify -binary -inform DER -in manifest.json.p7s -content manifest.json "
@@ -187,6 +188,7 @@ def _privacy_tables(assessment: Assessment) -> dict[str, bytes]:
     privacy = assessment.privacy
     if privacy is None:
         return {}
+    mc = assessment.fairness.min_cell if assessment.fairness else 10
     out: dict[str, bytes] = {}
     if privacy.membership:
         out["tables/membership.csv"] = _csv(
@@ -222,8 +224,8 @@ def _privacy_tables(assessment: Assessment) -> dict[str, bytes]:
                 [
                     a.name,
                     group_text(s.attributes),
-                    _n(s.n_members, 10),
-                    _n(s.n_nonmembers, 10),
+                    _n(s.n_members, mc),
+                    _n(s.n_nonmembers, mc),
                     _f(s.auc),
                     _f(s.tpr_at_fpr.get("0.01")),
                 ]
@@ -383,7 +385,8 @@ def _readme(self_signed: bool) -> bytes:
         "assessment.json     the complete evidence, machine-readable",
         "tables/             CSV tables (counts under the minimum cell size are suppressed)",
         "attestations/       the filled attestations, when any were given",
-        "signer-cert.pem     the certificate of the key that signed the report and the manifest",
+        "signer-cert.pem     the certificate of the key that signed the manifest (and the report,",
+        "                    unless report-signer-cert.pem holds the report signer's)",
         "manifest.json       the SHA-256 of every other file in this pack",
         "manifest.json.p7s   a detached CMS signature of manifest.json",
         "",
@@ -422,6 +425,7 @@ def build_pack(
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from reports._render import build_report
+    from reports._verify import report_signer_pem, verify_report
 
     out = Path(out)
     text = assessment.to_json() if assessment_json is None else assessment_json
@@ -430,7 +434,19 @@ def build_pack(
         rp = Path(report_pdf)
         if not rp.is_file():
             raise InputError("no such file", path=rp, field="report")
+        checked = verify_report(rp)
+        if not checked.ok:
+            raise InputError(
+                "the report does not verify: "
+                + "; ".join(f"{c.name}: {c.detail}" for c in checked.failed()),
+                path=rp,
+                field="report",
+                hint="pack a report as signed, or let `compliance pack` render and sign one",
+            )
         files[REPORT] = rp.read_bytes()
+        signer = report_signer_pem(files[REPORT])
+        if signer is not None and signer != key.cert_pem():
+            files[REPORT_SIGNER_CERT] = signer
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp_pdf = out.with_name(out.name + ".report.tmp")

@@ -18,7 +18,13 @@ from typing import Any, Literal
 from compliance.errors import InputError
 from reports._sync import outside_event_loop
 
-__all__ = ["Check", "VerificationResult", "extract_attachment", "verify_report"]
+__all__ = [
+    "Check",
+    "VerificationResult",
+    "extract_attachment",
+    "report_signer_pem",
+    "verify_report",
+]
 
 ATTACHMENT_NAME = "assessment.json"
 
@@ -117,6 +123,20 @@ def _quiet_pyhanko() -> Iterator[None]:
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
+
+
+def report_signer_pem(pdf: bytes) -> bytes | None:
+    """The PEM certificate of the last signature's signer, or None when unsigned."""
+    from asn1crypto import pem
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        sigs = PdfFileReader(BytesIO(pdf), strict=False).embedded_signatures
+    except Exception:  # an unreadable file has no signer to report
+        return None
+    if not sigs:
+        return None
+    return bytes(pem.armor("CERTIFICATE", sigs[-1].signer_cert.dump()))
 
 
 def _pdfa_part(reader: Any) -> str | None:

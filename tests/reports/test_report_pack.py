@@ -125,3 +125,27 @@ def test_pack_command_renders_and_signs_when_no_report_is_given(
         assert "report.pdf" in zf.namelist()
         (tmp_path / "r.pdf").write_bytes(zf.read("report.pdf"))
     assert verify_report(tmp_path / "r.pdf").ok
+
+
+def test_a_tampered_report_is_not_packed(
+    assessment: Assessment, signing_key: SigningKey, signed_report: Path, tmp_path: Path
+) -> None:
+    from compliance.errors import InputError
+
+    data = bytearray(signed_report.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="does not verify"):
+        build_pack(assessment, tmp_path / "p.zip", key=signing_key, report_pdf=bad)
+    assert not (tmp_path / "p.zip").exists()
+
+
+def test_report_signed_by_another_key_ships_its_certificate(
+    assessment: Assessment, signed_report: Path, tmp_path: Path
+) -> None:
+    from reports import generate_self_signed
+
+    other = generate_self_signed("Pack signer", key_size=2048)
+    result = build_pack(assessment, tmp_path / "p.zip", key=other, report_pdf=signed_report)
+    assert "report-signer-cert.pem" in result.files
