@@ -58,6 +58,7 @@ TABLE_METRICS = (
 FPR_KEYS = (("0.01", "1% FPR"), ("0.001", "0.1% FPR"))
 MAX_STATEMENTS = 8
 MAX_EXPOSURE_ROWS = 10
+MAX_FINDING_CHARTS = 4
 
 
 @dataclass(frozen=True)
@@ -603,16 +604,57 @@ def _kv(d: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _finding_chart(f: Any, fairness: FairnessSection | None) -> dict[str, str] | None:
+    """A chart of the groups a finding names, on the metric it measured, with intervals."""
+    if fairness is None or not f.slices:
+        return None
+    metric = f.measured.get("metric") if isinstance(f.measured.get("metric"), str) else None
+    if metric is None and "min_impact_ratio" in f.threshold:
+        metric = "selection_rate"
+    if metric is None or metric not in fairness.overall.metrics:
+        return None
+    by_key = {_slice_key(s.attributes): s for s in fairness.slices}
+    rows = []
+    for attrs in f.slices[:14]:
+        s = by_key.get(_slice_key(attrs))
+        if s is None or not _shown(s, metric, fairness.min_cell) or _value(s, metric) is None:
+            continue
+        e = s.metrics[metric]
+        rows.append(
+            _charts.Interval(
+                label=f"{group_text(attrs)} (n={s.n:,})",
+                value=float(e.value),  # type: ignore[arg-type]
+                low=e.ci_low,
+                high=e.ci_high,
+                flagged=f.status in ("fail", "warn"),
+            )
+        )
+    if not rows:
+        return None
+    overall = fairness.overall.metrics.get(metric)
+    uri = _charts.interval_chart(
+        rows,
+        xlabel=metric_label(metric),
+        percent=metric in PERCENT_METRICS,
+        reference=overall.value if overall else None,
+        reference_label="all",
+    )
+    return {"uri": uri, "metric": metric_label(metric), "n": str(len(rows))}
+
+
 def _waiver_text(w: Any) -> str | None:
     if w is None:
         return None
     return f"waived by {w.approver} until {w.expires}: {w.justification}"
 
 
-def _policy_context(policy: Any) -> dict[str, Any]:
+def _policy_context(policy: Any, fairness: FairnessSection | None) -> dict[str, Any]:
     findings = list(policy.findings)
     principles: dict[str, list[dict[str, Any]]] = {}
+    charts_left = MAX_FINDING_CHARTS
     for f in findings:
+        chart = _finding_chart(f, fairness) if charts_left > 0 else None
+        charts_left -= chart is not None
         principles.setdefault(f.principle, []).append(
             {
                 "title": f.title,
@@ -625,6 +667,7 @@ def _policy_context(policy: Any) -> dict[str, Any]:
                 "threshold": _kv(f.threshold),
                 "slices": "; ".join(group_text(s) for s in f.slices[:8]),
                 "waiver": _waiver_text(f.waiver),
+                "chart": chart,
             }
         )
     counts = Counter(f.status for f in findings)
@@ -810,7 +853,9 @@ def build_context(
     min_cell = assessment.fairness.min_cell if assessment.fairness else 10
     ctx["fairness"] = _fairness_context(assessment.fairness) if assessment.fairness else None
     ctx["privacy"] = _privacy_context(assessment.privacy, min_cell) if assessment.privacy else None
-    ctx["policy"] = _policy_context(assessment.policy) if assessment.policy else None
+    ctx["policy"] = (
+        _policy_context(assessment.policy, assessment.fairness) if assessment.policy else None
+    )
     ctx["discovery"] = (
         _discovery_context(assessment.discovery, min_cell) if assessment.discovery else None
     )
