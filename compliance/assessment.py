@@ -14,7 +14,14 @@ from pydantic import Field, ValidationError
 
 from compliance.errors import InputError
 from compliance.evidence._base import Estimate, Frozen
-from compliance.evidence.discovery import DiscoverySection, FoundSlice
+from compliance.evidence.discovery import (
+    DiscoverySection,
+    FoundSlice,
+    GroupShare,
+    LeaveOneOutResult,
+    LeaveOneOutSection,
+    ProxyResult,
+)
 from compliance.evidence.fairness import (
     Disparity,
     FairnessSection,
@@ -38,13 +45,17 @@ __all__ = [
     "Finding",
     "FoundSlice",
     "GroupAggregate",
+    "GroupShare",
     "InputFile",
+    "LeaveOneOutResult",
+    "LeaveOneOutSection",
     "MetricSelection",
     "ModelInfo",
     "PackRef",
     "PolicySection",
     "PrivacySection",
     "Provenance",
+    "ProxyResult",
     "SliceExposure",
     "SliceResult",
     "load_assessment",

@@ -239,6 +239,14 @@ def assess(
     find_slices: Annotated[
         bool, typer.Option("--find-slices", help="Search for the slices where the model fails.")
     ] = False,
+    proxies: Annotated[
+        bool,
+        typer.Option(
+            "--proxies",
+            help="Measure how well each feature predicts each protected attribute "
+            "(on by default with --policy feat).",
+        ),
+    ] = False,
     slice_depth: Annotated[
         int,
         typer.Option(
@@ -318,7 +326,7 @@ def assess(
         reference_models=reference_models, jobs=jobs, sensitive=_split(sensitive), recipe=recipe,
         dp_epsilons=list(dp_epsilon), dp_delta=dp_delta,
         find_slices=find_slices, slice_depth=slice_depth, slice_metric=slice_metric,
-        slices_file=slices_file, policies=list(policy), attestations=attestations,
+        slices_file=slices_file, proxies=proxies, policies=list(policy), attestations=attestations,
         waivers=waivers, baseline=baseline, report=report, pack=pack, sign_key=sign_key,
         command=["compliance", *sys.argv[1:]],
     )  # fmt: skip

@@ -296,7 +296,9 @@ def _refit_predict(
 
         booster = model.estimator
         params = {k: v for k, v in dict(booster.params or {}).items() if k not in _LGB_DROP}
-        params["verbosity"] = -1
+        # one thread: OpenMP runtimes of other libraries in this process (scikit-learn's)
+        # make LightGBM's multi-threaded training tens of times slower here
+        params.update(verbosity=-1, num_threads=1)
         params.setdefault("seed", seed)
         rounds = max(int(booster.current_iteration()), 1)
         tr, ev = _as_categories(X_train, X_eval)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from compliance.assessment import Assessment, InputFile, ModelInfo, Provenance
+from compliance.assessment import Assessment, FairnessSection, InputFile, ModelInfo, Provenance
 from compliance.errors import DataError, InputError, ScoringError
 from compliance.fairness import FairnessOptions, assess_fairness
 from compliance.labels import encode_binary_target, validate_scores
@@ -47,6 +47,7 @@ class RunContext:
     scores: np.ndarray | None
     model: ModelHandle | None
     progress: Progress
+    fairness: FairnessSection | None = None
     inputs: list[InputFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -214,11 +215,15 @@ def run_assessment(spec: AssessSpec, *, progress: Progress | None = None) -> Ass
         fairness = assess_fairness(
             ctx.y_true, ctx.y_pred, ctx.scores, sensitive, options=options, data_path=spec.data
         )
+    ctx.fairness = fairness
     from compliance.steps import discovery as discovery_step
     from compliance.steps import privacy as privacy_step
 
     privacy = privacy_step.run(ctx) if spec.attacks else None
-    discovery = discovery_step.run(ctx) if (spec.find_slices or spec.slices_file) else None
+    wants_proxies = spec.proxies or ("feat" in spec.policies and spec.task == "binary")
+    discovery = (
+        discovery_step.run(ctx) if (spec.find_slices or spec.slices_file or wants_proxies) else None
+    )
     model_info = _model_info(ctx)
     assessment = Assessment(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -53,6 +53,7 @@ class AssessSpec:
     slice_depth: int = 3
     slice_metric: str = "error_rate"
     slices_file: Path | None = None
+    proxies: bool = False
     # policies
     policies: list[str] = field(default_factory=list)
     attestations: Path | None = None

@@ -72,6 +72,16 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
                 f"{len(insufficient)} slice(s) under {fair.min_slice_size} rows: "
                 "insufficient data, not judged."
             )
+    if assessment.discovery is not None:
+        from compliance.evidence.discovery import discovery_lines
+
+        lines = discovery_lines(
+            assessment.discovery, min_cell=fair.min_cell if fair is not None else 10
+        )
+        if lines:
+            console.print("[bold]Slices where the model fails, proxies and attribute use[/bold]")
+            for line in lines:
+                console.print(f"  {line}", highlight=False, soft_wrap=True)
     if assessment.policy is not None:
         console.print(f"[bold]Policy verdict:[/bold] {assessment.policy.verdict}")
     for w in assessment.warnings:
