@@ -344,6 +344,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
             ),
         }
         for a in fairness.aggregates
+        if len(a.dimension) == 1  # intersections: in the pack's aggregates.csv
     ]
     sel = fairness.metric_selection
     whole = fairness.overall

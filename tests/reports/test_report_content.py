@@ -138,4 +138,4 @@ def test_discovery_slices_render_with_small_ones_suppressed(assessment: Assessme
     assert rows["tiny"]["n"] == "<10" and rows["tiny"]["value"] == "suppressed"
     assert any("Slice search by error rate" in line for line in ctx["discovery"]["lines"])
     html = render_html(with_discovery)
-    assert "Slices beyond the protected attributes" in html
+    assert "Slices, proxies and attribute use" in html
