@@ -37,8 +37,13 @@ def run_ours(y, pred, score, sens, draws: int) -> object:
 
 def run_fairlearn(y, pred, sens) -> float:
     from fairlearn.metrics import (
-        MetricFrame, count, false_negative_rate, false_positive_rate, selection_rate,
-        true_negative_rate, true_positive_rate,
+        MetricFrame,
+        count,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+        true_negative_rate,
+        true_positive_rate,
     )  # fmt: skip
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, precision_score
 

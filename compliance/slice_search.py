@@ -45,6 +45,7 @@ import pandas as pd
 from scipy import stats
 
 from compliance.evidence.discovery import FoundSlice, GroupShare, SliceDefinition
+from compliance.stats import adjust_pvalues
 
 __all__ = [
     "MISSING_LABEL",
@@ -55,7 +56,6 @@ __all__ = [
     "SliceCandidate",
     "SliceMetric",
     "SliceStats",
-    "benjamini_hochberg",
     "bonferroni",
     "count_supported_slices",
     "describe_definition",
@@ -63,7 +63,6 @@ __all__ = [
     "evaluate_definitions",
     "find_slices",
     "get_slice_metric",
-    "holm",
     "mask_for_definition",
     "merge_near_duplicates",
     "merge_refinements",
@@ -622,32 +621,6 @@ def two_proportion_test(
     return float(2 * stats.norm.sf(abs(z))), "z"
 
 
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (NaN stays NaN and does not count)."""
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(~np.isnan(p))
-    m = len(idx)
-    if m == 0:
-        return out.tolist()
-    order = idx[np.argsort(p[idx], kind="stable")]
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out.tolist()
-
-
-def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (NaN stays NaN and does not count)."""
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(~np.isnan(p))
-    if len(idx):
-        out[idx] = stats.false_discovery_control(p[idx], method="bh")
-    return out.tolist()
-
-
 def bonferroni(p_value: float, family_size: int) -> float:
     """min(1, m * p): Holm's adjusted value for the smallest p, a bound for the others."""
     if math.isnan(p_value):
@@ -1081,7 +1054,7 @@ def evaluate_definitions(
         comp = _protected_composition(mask, prot_cols) if st.n >= min_cell else {}
         rows.append((name, definition, st, comp, judged))
     raw = [r[2].p_value if r[4] and r[2].p_value is not None else math.nan for r in rows]
-    adjusted = benjamini_hochberg(raw) if correction == "fdr_bh" else holm(raw)
+    adjusted = adjust_pvalues(raw, correction).tolist()
     out: list[FoundSlice] = []
     for (name, definition, st, comp, judged), p_adj in zip(rows, adjusted, strict=True):
         out.append(

@@ -28,9 +28,17 @@ def slice_vs_rest(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float | None
     return "z", float(2 * sps.norm.sf(abs(z)))
 
 
-def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
-    """Holm (family-wise error) or Benjamini-Hochberg (false discovery rate) adjustment."""
+def adjust_pvalues(p: np.ndarray | list[float], method: str) -> np.ndarray:
+    """Holm (family-wise error) or Benjamini-Hochberg (false discovery rate) adjustment.
+
+    NaN marks a test that was not made: it stays NaN and does not count in the family.
+    """
     p = np.asarray(p, dtype=float)
+    tested = ~np.isnan(p)
+    if not tested.all():
+        partial: np.ndarray = np.full(p.shape, np.nan)
+        partial[tested] = adjust_pvalues(p[tested], method)
+        return partial
     m = len(p)
     if m == 0:
         return p
@@ -42,7 +50,7 @@ def adjust_pvalues(p: np.ndarray, method: str) -> np.ndarray:
         adj = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
     else:
         raise ValueError(f"unknown correction {method!r}; expected 'holm' or 'fdr_bh'")
-    out = np.empty(m)
+    out: np.ndarray = np.empty(m)
     out[order] = np.minimum(adj, 1.0)
     return out
 

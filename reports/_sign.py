@@ -44,7 +44,7 @@ def pyhanko_signer(key: SigningKey) -> SimpleSigner:
     return SimpleSigner(
         signing_cert=certs[0],
         signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
-        cert_registry=SimpleCertificateStore.from_certs(certs),
+        cert_registry=SimpleCertificateStore.from_certs(certs),  # type: ignore[no-untyped-call]
     )
 
 

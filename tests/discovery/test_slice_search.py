@@ -22,7 +22,6 @@ from compliance.slice_search import (
     encode_features,
     find_slices,
     get_slice_metric,
-    holm,
     mask_for_definition,
     merge_near_duplicates,
     score_upper_bound,
@@ -31,6 +30,7 @@ from compliance.slice_search import (
     two_proportion_test,
     wilson_interval,
 )
+from compliance.stats import adjust_pvalues
 
 
 def planted(n: int = 20_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -394,14 +394,16 @@ def test_two_proportion_test_matches_chi_square_and_fisher() -> None:
 
 
 def test_holm_known_example() -> None:
-    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    out = holm([0.2, float("nan"), 0.01])
+    assert list(adjust_pvalues([0.01, 0.04, 0.03, 0.005], "holm")) == pytest.approx(
+        [0.03, 0.06, 0.06, 0.02]
+    )
+    out = list(adjust_pvalues([0.2, float("nan"), 0.01], "holm"))
     assert out[0] == pytest.approx(0.2) and math.isnan(out[1]) and out[2] == pytest.approx(0.02)
 
 
 @given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=30))
 def test_holm_properties(p: list[float]) -> None:
-    adj = holm(p)
+    adj = list(adjust_pvalues(p, "holm"))
     assert all(a >= x - 1e-15 and a <= 1.0 for a, x in zip(adj, p, strict=True))
     order = np.argsort(p, kind="stable")
     sorted_adj = [adj[i] for i in order]
@@ -536,17 +538,17 @@ def test_protected_groups_of_a_numeric_attribute_are_its_bins() -> None:
 
 
 def test_benjamini_hochberg_matches_scipy_and_a_hand_example() -> None:
-    from compliance.slice_search import benjamini_hochberg
-
     # hand: sorted p 0.005, 0.01, 0.03, 0.04 -> 4p/rank = 0.02, 0.02, 0.04, 0.04
-    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])
-    out = benjamini_hochberg([0.2, float("nan"), 0.01])
+    assert list(adjust_pvalues([0.01, 0.04, 0.03, 0.005], "fdr_bh")) == pytest.approx(
+        [0.02, 0.04, 0.04, 0.02]
+    )
+    out = list(adjust_pvalues([0.2, float("nan"), 0.01], "fdr_bh"))
     assert out[0] == pytest.approx(0.2) and math.isnan(out[1]) and out[2] == pytest.approx(0.02)
 
 
 @given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=30))
 def test_bh_is_never_above_holm(p: list[float]) -> None:
-    from compliance.slice_search import benjamini_hochberg
-
-    for b, h in zip(benjamini_hochberg(p), holm(p), strict=True):
+    for b, h in zip(
+        list(adjust_pvalues(p, "fdr_bh")), list(adjust_pvalues(p, "holm")), strict=True
+    ):
         assert b <= h + 1e-12
