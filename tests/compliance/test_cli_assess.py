@@ -293,3 +293,27 @@ def test_regression_task_gives_error_metrics(tmp_path: Path) -> None:
     assert b["metrics"]["root_mean_squared_error"]["value"] == pytest.approx(
         np.sqrt(((sub["yhat"] - sub["y"]) ** 2).mean())
     )
+
+
+def test_parquet_and_german_credit_through_the_user_path(tmp_path: Path) -> None:
+    from compliance.datasets import bundled_path
+
+    frame = pd.read_csv(bundled_path("german-credit"))
+    rng = np.random.default_rng(0)
+    frame["decision"] = np.where(rng.random(len(frame)) < 0.8, frame["risk"], 1 - frame["risk"])
+    path = tmp_path / "german.parquet"
+    frame.to_parquet(path)
+    out = tmp_path / "out"
+    code, output = _assess(
+        "--data", str(path), "--target", "risk", "--protected", "sex,age",
+        "--predictions-column", "decision", "--bootstrap", "100", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, output
+    doc = json.loads((out / "assessment.json").read_text())
+    assert doc["fairness"]["overall"]["n"] == 1000
+    assert len(doc["fairness"]["bins"]["age"]) == 4  # age binned into quartiles
+    male = next(s for s in doc["fairness"]["slices"] if s["attributes"] == {"sex": "male"})
+    sub = frame[frame["sex"] == "male"]
+    assert male["metrics"]["accuracy"]["value"] == pytest.approx(
+        (sub["decision"] == sub["risk"]).mean()
+    )
