@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -37,6 +37,7 @@ from compliance.evidence.privacy import AttackResult, SliceExposure
 from compliance.labels import encode_binary_target
 from compliance.models import ModelHandle
 from compliance.progress import Progress
+from compliance.slicing import attribute_codes
 
 __all__ = [
     "DEFAULT_ATTACKS",
@@ -244,6 +245,28 @@ class MembershipOptions:
     label_queries: int = 10
     min_slice_size: int = 30
     delta: float = 0.0
+    bins: Mapping[str, Sequence[float]] | None = None
+    quantile_bins: int = 4
+
+
+def _protected_groups(
+    series: pd.Series, bins: Mapping[str, Sequence[float]] | None, n_quantiles: int
+) -> tuple[np.ndarray, list[str]]:
+    """Each row's group code for one protected attribute and the groups' labels, grouped
+    as the fairness engine groups it (`compliance.slicing.attribute_codes`).
+
+    With `bins` None a numeric attribute with many values is cut at its quantiles in
+    `series`; with `bins` given (the fairness evidence's edges), the attributes it names
+    are cut at those edges and every other attribute is taken value by value.
+    """
+    edges = None if bins is None else bins.get(str(series.name))
+    codes, labels, _ = attribute_codes(
+        series,
+        edges=None if edges is None else [float(e) for e in edges],
+        n_quantiles=n_quantiles,
+        categorical=bins is not None and edges is None,
+    )
+    return codes, labels
 
 
 @dataclass
@@ -363,14 +386,16 @@ def _slices(
     thresholds: dict[str, float],
     protected: Sequence[str],
     min_size: int,
+    bins: Mapping[str, Sequence[float]] | None = None,
+    n_quantiles: int = 4,
 ) -> list[SliceExposure]:
     out: list[SliceExposure] = []
     for col in protected:
         if col not in frame.columns:
             continue
-        values = frame[col].astype(str).to_numpy()
-        for value in sorted(set(values)):
-            sel = values == value
+        codes, labels = _protected_groups(frame[col], bins, n_quantiles)
+        for code, value in enumerate(labels):
+            sel = codes == code
             m, nm = sel & (is_member == 1), sel & (is_member == 0)
             n_m, n_nm = int(m.sum()), int(nm.sum())
             keys = [f"{f:g}" for f in FPRS]
@@ -415,17 +440,32 @@ def evaluate_scores(
     frame: pd.DataFrame | None = None,
     protected: Sequence[str] = (),
     min_slice_size: int = 30,
+    bins: Mapping[str, Sequence[float]] | None = None,
+    quantile_bins: int = 4,
     reference_models: int = 0,
     reference_family: str | None = None,
     reference_seconds: float | None = None,
     seconds: float = 0.0,
     notes: Sequence[str] = (),
 ) -> AttackResult:
-    """All the figures of one attack's scores, as evidence."""
+    """All the figures of one attack's scores, as evidence.
+
+    Exposure per protected group uses the fairness engine's groups: `bins` and
+    `quantile_bins` as in `MembershipOptions`.
+    """
     s = summarise_roc(is_member, scores, fprs=FPRS)
     eps = epsilon_lower_bound(is_member, scores, seed=seed, delta=delta)
     slices = (
-        _slices(frame, is_member, scores, s.thresholds_at_fpr, protected, min_slice_size)
+        _slices(
+            frame,
+            is_member,
+            scores,
+            s.thresholds_at_fpr,
+            protected,
+            min_slice_size,
+            bins=bins,
+            n_quantiles=quantile_bins,
+        )
         if frame is not None
         else []
     )
@@ -724,6 +764,8 @@ def run_membership(
                 frame=eval_frame,
                 protected=protected,
                 min_slice_size=opts.min_slice_size,
+                bins=opts.bins,
+                quantile_bins=opts.quantile_bins,
                 reference_models=k if uses_ref else 0,
                 reference_family=ref.family if uses_ref and ref is not None else None,
                 reference_seconds=ref_seconds,

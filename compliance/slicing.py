@@ -60,6 +60,21 @@ def bin_labels(edges: list[float]) -> list[str]:
     return labels
 
 
+def edges_of_labels(labels: list[str]) -> list[float]:
+    """The cut points named by `bin_labels` output: the inverse of `bin_labels`."""
+    edges: list[float] = []
+    for label in labels:
+        if label.startswith("< "):
+            edges.append(float(label[2:]))
+        elif label.startswith(">= "):
+            edges.append(float(label[3:]))
+        elif " to < " in label:
+            edges.append(float(label.split(" to < ", 1)[1]))
+        else:
+            raise ValueError(f"not a bin label: {label!r}")
+    return sorted(set(edges))
+
+
 def quantile_edges(values: np.ndarray, n_bins: int) -> list[float]:
     """Inner cut points at the quantiles of `values`, duplicates removed."""
     finite = values[np.isfinite(values)]
@@ -78,14 +93,19 @@ def _is_binnable(series: pd.Series) -> bool:
 
 
 def attribute_codes(
-    series: pd.Series, *, edges: list[float] | None, n_quantiles: int
+    series: pd.Series,
+    *,
+    edges: list[float] | None,
+    n_quantiles: int,
+    categorical: bool = False,
 ) -> tuple[np.ndarray, list[str], list[str] | None]:
     """Each row's group code for one attribute, the groups' labels, and bin names if binned.
 
     Categorical values are sorted by label; bins keep their order; missing values form
-    the group "(missing)", last. Only groups that occur are kept.
+    the group "(missing)", last. Only groups that occur are kept. `categorical` keeps
+    a numeric attribute's values as they are (no quantile bins) when no edges are given.
     """
-    if edges is not None or _is_binnable(series):
+    if edges is not None or (not categorical and _is_binnable(series)):
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
         if edges is None:
             edges = quantile_edges(values, n_quantiles)

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from compliance.errors import InputError
 from compliance.tables import read_table
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from compliance.evidence.privacy import PrivacySection
     from compliance.runner import RunContext
 
@@ -36,6 +35,32 @@ def _read(path: Path | None, role: str, option: str, ctx: RunContext) -> pd.Data
     frame = read_table(path)
     ctx.add_input(path, "members" if role == "the training set" else "population")
     return frame
+
+
+def fairness_edges(ctx: RunContext) -> dict[str, list[float]] | None:
+    """The cut points of the protected attributes that the fairness engine binned.
+
+    Membership exposure per protected group must use the fairness slices' groups: the
+    user's `--bins`, or the quantiles of the evaluation data (`ctx.frame`, the data the
+    fairness engine sliced), checked against the bin labels in the fairness evidence.
+    Attributes absent from the result are taken value by value, as the engine took them.
+    Without fairness evidence (None), the attacks bin as the engine would, on their data.
+    """
+    from compliance.slicing import bin_labels, edges_of_labels, quantile_edges
+
+    spec = ctx.spec
+    if ctx.fairness is None:
+        return None
+    out: dict[str, list[float]] = {}
+    for attr, labels in ctx.fairness.bins.items():
+        edges = spec.bins.get(attr)
+        if edges is None and attr in ctx.frame.columns:
+            values = pd.to_numeric(ctx.frame[attr], errors="coerce").to_numpy(dtype=float)
+            edges = quantile_edges(values, spec.quantile_bins)
+        if edges is None or bin_labels(list(edges)) != list(labels):
+            edges = edges_of_labels(list(labels))
+        out[attr] = [float(e) for e in edges]
+    return out
 
 
 def run(ctx: RunContext) -> PrivacySection:
@@ -84,6 +109,8 @@ def run(ctx: RunContext) -> PrivacySection:
                 seed=spec.seed,
                 jobs=spec.jobs,
                 min_slice_size=spec.min_slice_size,
+                bins=fairness_edges(ctx),
+                quantile_bins=spec.quantile_bins,
             ),
             protected=spec.protected,
             recipe=spec.recipe,

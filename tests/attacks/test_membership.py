@@ -232,3 +232,36 @@ def test_outputs_only_audit_uses_recorded_predictions(
     assert out.results[0].auc is not None and out.results[0].auc > 0.55  # train accuracy 1.0
     with pytest.raises(InputError, match="predictions"):
         run_membership(None, members, population, target="income", options=FAST)
+
+
+def test_exposure_of_a_numeric_attribute_is_per_bin_not_per_value() -> None:
+    import numpy as np
+
+    from attacks import evaluate_scores
+    from compliance.slicing import bin_labels
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    frame = pd.DataFrame({"age": rng.integers(17, 91, n), "sex": rng.choice(["F", "M"], n)})
+    is_member = np.repeat([1, 0], n // 2)
+    scores = rng.normal(size=n) + is_member
+    auto = evaluate_scores("loss", is_member, scores, seed=0, frame=frame, protected=["age"])
+    ages = [s.attributes["age"] for s in auto.slices]
+    assert 2 <= len(ages) <= 4 and not any(a.isdigit() for a in ages)
+    given = evaluate_scores(
+        "loss",
+        is_member,
+        scores,
+        seed=0,
+        frame=frame,
+        protected=["age", "sex"],
+        bins={"age": [25, 40, 60]},
+    )
+    groups = {(k, v) for s in given.slices for k, v in s.attributes.items()}
+    assert groups == {("age", b) for b in bin_labels([25, 40, 60])} | {("sex", "F"), ("sex", "M")}
+    # with edges given, attributes they do not name stay value by value (as in the engine)
+    small = frame.assign(age=frame["age"] % 12)
+    per_value = evaluate_scores(
+        "loss", is_member, scores, seed=0, frame=small, protected=["age"], bins={}
+    )
+    assert len(per_value.slices) == 12

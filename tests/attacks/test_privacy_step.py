@@ -189,3 +189,39 @@ def test_importing_the_suite_imports_neither_torch_nor_opacus() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("bins", [[], ["--bins", "age=25,40,60"]], ids=["quantiles", "user-bins"])
+def test_exposure_groups_are_the_fairness_slices(
+    files: dict[str, Path], tmp_path: Path, bins: list[str]
+) -> None:
+    """A numeric protected attribute is grouped as the fairness engine groups it, not by
+    raw value (no 'age = 17' rows, no 70 groups)."""
+    out = tmp_path / "out"
+    result = _assess(
+        files,
+        out,
+        "--protected",
+        "age",
+        "--train",
+        str(files["members"]),
+        "--population",
+        str(files["population"]),
+        "--attacks",
+        "loss",
+        *bins,
+    )
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    doc = json.loads((out / "assessment.json").read_text())
+    labels = doc["fairness"]["bins"]["age"]
+    if bins:
+        assert labels == ["< 25", "25 to < 40", "40 to < 60", ">= 60"]
+    fair_groups = {
+        s["attributes"]["age"] for s in doc["fairness"]["slices"] if "age" in s["attributes"]
+    }
+    (loss,) = doc["privacy"]["membership"]
+    groups = [s["attributes"]["age"] for s in loss["slices"] if "age" in s["attributes"]]
+    assert groups and set(groups) <= set(labels) and set(groups) == fair_groups
+    assert (
+        sum(s["n_members"] for s in loss["slices"] if "age" in s["attributes"]) == loss["n_members"]
+    )
