@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 OutcomeStatus = Literal["pass", "fail", "warn", "open", "insufficient_data", "not_applicable"]
 
 ENTRY_POINT_GROUP = "compliance.checks"
+DEFAULT_MIN_CELL = 10
+"""The minimum cell size when the assessment holds no fairness evidence (which records it)."""
 
 
 class Options(BaseModel):
@@ -59,6 +61,13 @@ class CheckContext:
     as_of: date
     baseline: Assessment | None = None
     attestation: AttestationRecord | None = None
+
+    @property
+    def min_cell(self) -> int:
+        """The assessment's minimum cell size: smaller group sizes and counts are never
+        shown in a finding (`policies._builtin._common.size`)."""
+        fairness = self.assessment.fairness
+        return fairness.min_cell if fairness is not None else DEFAULT_MIN_CELL
 
 
 CheckFunc = Callable[[CheckContext, Any, Any], Outcome]

@@ -61,6 +61,24 @@ def pct(value: float | None, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
+def size(n: int | str | None, min_cell: int) -> int | str | None:
+    """A group size or cell count as a finding may show it, in its message or `measured`.
+
+    Under the minimum cell size the number itself is suppressed: 'fewer than 10'
+    (DESIGN: slice counts under a minimum cell size are suppressed). Words (an already
+    suppressed count) and None pass through.
+    """
+    if n is None or isinstance(n, str) or n >= min_cell:
+        return n
+    return f"fewer than {min_cell}"
+
+
+def n_text(n: int | str | None, min_cell: int) -> str:
+    """`n=1234`, or `n fewer than 10` under the minimum cell size."""
+    shown = size(n, min_cell)
+    return f"n {shown}" if isinstance(shown, str) else f"n={'n/a' if shown is None else shown}"
+
+
 def count(n: int, singular: str, plural: str | None = None) -> str:
     """`count(1, 'slice')` → `1 slice`; `count(3, 'category', 'categories')` → `3 categories`."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"

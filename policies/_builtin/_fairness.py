@@ -14,11 +14,13 @@ from policies._builtin._common import (
     judged_slices,
     listing,
     metric_value,
+    n_text,
     num,
     pct,
     positive_label_count,
     pvalue,
     selected_count,
+    size,
     slice_name,
     two_proportion_p,
     words,
@@ -64,6 +66,7 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
         )
     by_attrs = {tuple(sorted(s.attributes.items())): s for s in fairness.slices}
     min_den = p.min_denominator if p.min_denominator is not None else fairness.min_slice_size
+    mc = ctx.min_cell
     rows: list[dict[str, Any]] = []
     failing: list[dict[str, str]] = []
     fail_text: list[str] = []
@@ -82,8 +85,8 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
         row: dict[str, Any] = {
             "slice": dict(d.slice),
             "reference": d.reference,
-            "n": n,
-            "n_denominator": d.n_denominator,
+            "n": size(n, mc),
+            "n_denominator": size(d.n_denominator, mc),
             "value": None if s is None else metric_value(s, metric),
             "difference": diff.value,
             "difference_ci": [diff.ci_low, diff.ci_high],
@@ -111,7 +114,7 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
             against = "" if is_overall else f" against {slice_name(d.reference)}"  # type: ignore[arg-type]
             fail_text.append(
                 f"{slice_name(d.slice)}{against} ({num(diff.value, 2)}, CI {num(diff.ci_low, 2)} "
-                f"to {num(diff.ci_high, 2)}, n={n})"
+                f"to {num(diff.ci_high, 2)}, {n_text(n, mc)})"
             )
         elif crosses:
             uncertain += 1
@@ -119,7 +122,7 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
     for s in judged_slices(fairness, include_intersections=p.include_intersections):
         if s.status != "ok" and tuple(sorted(s.attributes.items())) not in compared:
             rows.append({
-                "slice": dict(s.attributes), "reference": None, "n": s.n,
+                "slice": dict(s.attributes), "reference": None, "n": size(s.n, mc),
                 "n_denominator": None, "value": metric_value(s, metric), "difference": None,
                 "difference_ci": [None, None], "ratio": None, "p_adjusted": None,
                 "verdict": "insufficient_data",
@@ -196,6 +199,7 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
     if fairness is None:
         return Outcome("insufficient_data", NO_FAIRNESS)
     total = fairness.overall.n
+    mc = ctx.min_cell
     overall_perf = metric_value(fairness.overall, p.performance_metric)
     groups: list[dict[str, Any]] = []
     issues: list[str] = []
@@ -211,7 +215,8 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
         ece = metric_value(s, "expected_calibration_error")
         has_calibration = has_calibration or ece is not None
         row = {
-            "slice": dict(s.attributes), "n": s.n, "share": share, "base_rate": base_rate,
+            "slice": dict(s.attributes), "n": size(s.n, mc), "share": share,
+            "base_rate": base_rate,
             p.performance_metric: perf, "performance_gap": gap, "calibration_error": ece,
             "status": s.status,
         }  # fmt: skip
@@ -241,7 +246,7 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
                 f"(ratio {num(ratio, 2)})"
             )
     measured: dict[str, Any] = {
-        "overall_n": total,
+        "overall_n": size(total, mc),
         "overall_" + p.performance_metric: overall_perf,
         "groups": groups,
         "label_balance": balance,
@@ -315,6 +320,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
     if table is None:
         return Outcome("insufficient_data", NO_FAIRNESS)
     rows: list[dict[str, Any]] = []
+    mc = ctx.min_cell
     for dim, slices in table.items():
         slices = [s for s in slices if not _is_unknown(s.attributes, p.unknown_values)]
         rated = [s for s in slices if s.status == "ok" and metric_value(s, p.metric) is not None]
@@ -326,7 +332,8 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
         for s in slices:
             rate = metric_value(s, p.metric)
             row: dict[str, Any] = {
-                "dimension": list(dim), "slice": dict(s.attributes), "n": s.n, "rate": rate,
+                "dimension": list(dim), "slice": dict(s.attributes), "n": size(s.n, mc),
+                "rate": rate,
                 "highest": dict(top.attributes), "highest_rate": top_rate,
                 "suppressed": s.suppressed,
             }  # fmt: skip
@@ -359,7 +366,10 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
         significant = p_adj is not None and p_adj < p.alpha
         r["below_four_fifths"] = below
         r["significant"] = significant
-        desc = f"{slice_name(r['slice'])} ratio {num(r['ratio'], 2)} ({pvalue(p_adj)}, n={r['n']})"
+        desc = (
+            f"{slice_name(r['slice'])} ratio {num(r['ratio'], 2)} ({pvalue(p_adj)}, "
+            f"{n_text(r['n'], mc)})"
+        )
         if below and significant:
             r["verdict"] = "fail"
             failing.append(r["slice"])
@@ -437,6 +447,7 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
             "which the fairness evidence does not hold.",
         )
     total = fairness.overall.n
+    mc = ctx.min_cell
     table = _rate_table(ctx, "selection_rate", p.include_intersections) or {}
     dimensions: list[dict[str, Any]] = []
     flagged: list[dict[str, str]] = []
@@ -453,8 +464,9 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
             else:
                 known_n += s.n
             categories.append({
-                "category": dict(s.attributes), "n": s.n, "share": share,
-                "selected": selected_count(s), "selection_rate": metric_value(s, "selection_rate"),
+                "category": dict(s.attributes), "n": size(s.n, mc), "share": share,
+                "selected": size(selected_count(s), mc),
+                "selection_rate": metric_value(s, "selection_rate"),
                 "excluded": is_unknown or share < p.exclude_below_share,
                 "unknown": is_unknown, "impact_ratio": None, "suppressed": s.suppressed,
             })  # fmt: skip
@@ -473,10 +485,10 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
             "highest": None if top is None else top["category"],
             "categories": categories,
             "excluded": [c["category"] for c in categories if c["excluded"]],
-            "unknown_count": max(total - known_n, 0),
+            "unknown_count": size(max(total - known_n, 0), mc),
         })  # fmt: skip
     measured = {
-        "overall_n": total,
+        "overall_n": size(total, mc),
         "dimensions": dimensions,
         "exclude_below_share": p.exclude_below_share,
     }

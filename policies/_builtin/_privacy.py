@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies._builtin._common import count, first_number, listing, num, pct, section_items
+from policies._builtin._common import (
+    count,
+    first_number,
+    listing,
+    num,
+    pct,
+    section_items,
+    size,
+)
 from policies._registry import CheckContext, NoOptions, Options, Outcome, check
 
 RUN_HINT = "run `compliance assess` with --train, --population and --attacks {}"
@@ -50,7 +58,8 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
         cis = a.get("tpr_at_fpr_ci") or {}
         row: dict[str, Any] = {
             "attack": a.get("name"), "auc": a.get("auc"),
-            "n_members": a.get("n_members"), "n_nonmembers": a.get("n_nonmembers"),
+            "n_members": size(a.get("n_members"), ctx.min_cell),
+            "n_nonmembers": size(a.get("n_nonmembers"), ctx.min_cell),
         }  # fmt: skip
         for fpr, limit in limits.items():
             value = tpr.get(fpr)
@@ -166,7 +175,7 @@ def attribute_inference(ctx: CheckContext, p: NoOptions, t: AttributeThresholds)
         lo = adv.get("ci_low") if isinstance(adv, dict) else None
         rows.append({"attribute": it.get("attribute"), "advantage": value, "advantage_ci_low": lo,
                      "advantage_ci_high": adv.get("ci_high") if isinstance(adv, dict) else None,
-                     "n_records": it.get("n_records")})  # fmt: skip
+                     "n_records": size(it.get("n_records"), ctx.min_cell)})  # fmt: skip
         # A finding only when the interval excludes the threshold's side of zero.
         if value is not None and value > t.max_advantage and (lo is None or lo > 0):
             over.append(f"{it.get('attribute')} +{pct(value)} (CI low {pct(lo)})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -265,3 +266,65 @@ def test_four_fifths_leaves_unknown_categories_out(build: Any) -> None:
     rows = {r["slice"]["sex"]: r for r in f.measured["comparisons"]}
     assert set(rows) == {"M", "F"} and rows["F"]["highest"] == {"sex": "M"}
     assert rows["F"]["ratio"] == pytest.approx(0.45 / 0.5)
+
+
+COUNT_KEYS = {"n", "n_denominator", "selected", "unknown_count", "overall_n", "n_members",
+              "n_nonmembers", "n_records"}  # fmt: skip
+
+
+def _small_counts(value: Any, min_cell: int, path: str = "") -> list[str]:
+    """Where `measured` shows a group size or count under the minimum cell as a number."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in COUNT_KEYS and isinstance(v, int) and not isinstance(v, bool) and v < min_cell:
+                found.append(f"{path}.{k}={v}")
+            found += _small_counts(v, min_cell, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _small_counts(v, min_cell, f"{path}[{i}]")
+    return found
+
+
+def test_no_finding_prints_a_group_size_under_the_minimum_cell(build: Any) -> None:
+    """A slice of 7 people (judged: its minimum slice size was lowered) fails F1 and the
+    four-fifths rule, and is a category of the LL144 table: its size and counts read
+    'fewer than 10', in the sentence and in `measured`, never 7."""
+    small = build["slice"]({"race": "C"}, 2, 1, 3, 1, min_n=5)  # n=7, TPR 0.25, 2 selected
+    assert small.n == 7 and small.status == "ok"
+    slices = [*build["standard"]()[:4], small]
+    fairness = build["fairness"](slices).model_copy(update={"min_slice_size": 3})
+    assert fairness.min_cell == 10
+    attack = AttackResult(
+        name="loss", auc=0.6, tpr_at_fpr={"0.01": 0.5, "0.001": 0.2}, epsilon_lower_bound=None,
+        n_members=7, n_nonmembers=7, reference_models=0, seconds=1.0,
+    )  # fmt: skip
+    assessment = build["assessment"](fairness=fairness, privacy=PrivacySection(membership=[attack]))
+    packs = [policies.load_pack(p) for p in policies.builtin_pack_ids()]
+    section = policies.evaluate(assessment, packs, as_of=DAY)
+    by_check = {(f.pack, f.check): f for f in section.findings}
+    f1 = by_check[("feat", "F1")]
+    assert f1.status == "fail" and "race=C" in f1.message
+    assert "race=C against race=A (-0.50, CI -0.53 to -0.47, n fewer than 10)" in f1.message
+    row = next(r for r in f1.measured["slices"] if r["slice"] == {"race": "C"})
+    assert row["n"] == "fewer than 10" and row["n_denominator"] == "fewer than 10"
+    ff = by_check[("eeoc-four-fifths", "four-fifths")]
+    row = next(r for r in ff.measured["comparisons"] if r["slice"] == {"race": "C"})
+    assert row["n"] == "fewer than 10" and row["verdict"] == "warn"
+    races = build["fairness"]([s for s in slices if "race" in s.attributes])
+    ff = run(build["assessment"](fairness=races), "eeoc-four-fifths")["four-fifths"]
+    assert ff.status == "warn" and "n fewer than 10) below 4/5" in ff.message
+    ll = by_check[("nyc-ll144", "LL144-ratios")]
+    race = next(d for d in ll.measured["dimensions"] if d["dimension"] == ["race"])
+    cat = next(c for c in race["categories"] if c["category"] == {"race": "C"})
+    assert cat["n"] == "fewer than 10" and cat["selected"] == "fewer than 10"
+    assert race["unknown_count"] == 2000 - (990 + 990 + 7) and "race: 13" in ll.message
+    sex = next(d for d in ll.measured["dimensions"] if d["dimension"] == ["sex"])
+    assert sex["unknown_count"] == "fewer than 10"  # 0 unknown: also under the cell size
+    assert "sex: fewer than 10" in ll.message
+    p1 = by_check[("privacy", "P1")]
+    assert p1.measured["attacks"][0]["n_members"] == "fewer than 10"
+    for f in section.findings:
+        assert _small_counts(f.measured, 10) == [], (f.pack, f.check)
+        assert not re.search(r"\bn=[0-9]\b", f.message), (f.pack, f.check, f.message)
+        assert not re.search(r"\b7\b", f.message), (f.pack, f.check, f.message)
