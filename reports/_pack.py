@@ -142,46 +142,99 @@ def _fairness_tables(assessment: Assessment) -> dict[str, bytes]:
     return out
 
 
+LL144_PACK = "nyc-ll144"
+LL144_CHECK = "LL144-ratios"
+"""The finding whose figures the LL144 table shows (policies/packs/nyc-ll144.yaml)."""
+
+
+def _small(v: Any, min_cell: int) -> bool:
+    """A count under the minimum cell size (policies already write those as words)."""
+    return isinstance(v, str) or (isinstance(v, int) and v < min_cell)
+
+
+def _ll144_count(v: Any, min_cell: int, suppressed: bool) -> str:
+    if v is None:
+        return ""
+    if _small(v, min_cell):
+        return f"<{min_cell}"
+    return "suppressed" if suppressed else str(v)
+
+
+def _ll144_rate_shown(c: dict[str, Any], min_cell: int) -> bool:
+    """Whether a category's selection rate (and ratio) gives no count under the cell size."""
+    n, selected = c.get("n"), c.get("selected")
+    if not isinstance(n, int) or not isinstance(selected, int):
+        return False
+    return min(n, selected, n - selected) >= min_cell
+
+
 def _ll144_table(assessment: Assessment) -> bytes | None:
-    """NYC Local Law 144 impact ratios: selection rate per category over the most selected."""
-    fairness = assessment.fairness
+    """NYC Local Law 144 impact ratios, as the `nyc-ll144` pack's LL144-ratios finding
+    computed them (2% exclusion rule, unknown categories, each dimension on its own).
+
+    None when that pack did not run. Counts of a suppressed category are hidden, and so
+    are a rate and ratio that would give back a count under the minimum cell size.
+    """
     policy = assessment.policy
-    if fairness is None or policy is None:
+    if policy is None:
         return None
-    if not any("ll144" in p.id.lower() or "nyc" in p.id.lower() for p in policy.packs):
+    finding = next(
+        (f for f in policy.findings if f.pack == LL144_PACK and f.check == LL144_CHECK), None
+    )
+    dims = finding.measured.get("dimensions") if finding is not None else None
+    if not isinstance(dims, list):
         return None
-    mc = fairness.min_cell
-    rows = []
-    dims: dict[tuple[str, ...], list[Any]] = {}
-    for s in fairness.slices:
-        order = {a: i for i, a in enumerate(fairness.protected)}
-        dim = tuple(sorted(s.attributes, key=lambda a: order.get(a, len(order))))
-        dims.setdefault(dim, []).append(s)
-    for dim, slices in dims.items():
-        rates = {
-            id(s): s.metrics["selection_rate"].value
-            for s in slices
-            if s.status == "ok"
-            and "selection_rate" in s.metrics
-            and displayable("selection_rate", s.counts, s.n, mc)
-        }
-        best = max((v for v in rates.values() if v is not None), default=None)
-        for s in slices:
-            rate = rates.get(id(s))
-            ratio = None if rate is None or not best else rate / best
+    mc = assessment.fairness.min_cell if assessment.fairness is not None else 10
+    below = finding.measured.get("exclude_below_share") if finding is not None else None
+    under = f"under {below:.0%} of the data" if isinstance(below, float) else "too small"
+    rows: list[list[Any]] = []
+    for d in dims:
+        dim = " × ".join(d.get("dimension") or [])
+        for c in d.get("categories") or []:
+            suppressed = bool(c.get("suppressed"))
+            shown = _ll144_rate_shown(c, mc)
+            notes = []
+            if c.get("unknown"):
+                notes.append("unknown category: excluded from the ratios")
+            elif c.get("excluded"):
+                notes.append(f"excluded from the ratios: {under}")
+            if suppressed:
+                notes.append(f"counts suppressed (a count under {mc})")
+            if not shown and c.get("selection_rate") is not None:
+                notes.append(f"rate suppressed: it would give back a count under {mc}")
             rows.append(
                 [
-                    " × ".join(dim),
-                    group_text(s.attributes),
-                    _n(s.n, mc),
-                    _f(rate),
-                    _f(ratio),
-                    "excluded: fewer than the minimum cell size or insufficient data"
-                    if rate is None
-                    else "",
+                    dim,
+                    group_text(c.get("category") or {}),
+                    _ll144_count(c.get("n"), mc, suppressed),
+                    "" if _small(c.get("n"), mc) else _f(c.get("share")),
+                    _ll144_count(c.get("selected"), mc, suppressed),
+                    _f(c.get("selection_rate")) if shown else "",
+                    _f(c.get("impact_ratio")) if shown else "",
+                    bool(c.get("excluded")),
+                    bool(c.get("unknown")),
+                    "; ".join(notes),
                 ]
             )
-    return _csv(["category", "group", "n", "selection_rate", "impact_ratio", "note"], rows)
+        rows.append(
+            [
+                dim,
+                "unknown category (all records)",
+                _ll144_count(d.get("unknown_count"), mc, False),
+                "",
+                "",
+                "",
+                "",
+                True,
+                True,
+                "records whose category in this dimension is unknown",
+            ]
+        )
+    header = [
+        "dimension", "category", "n", "share", "selected", "selection_rate", "impact_ratio",
+        "excluded", "unknown", "note",
+    ]  # fmt: skip
+    return _csv(header, rows)
 
 
 def _privacy_tables(assessment: Assessment) -> dict[str, bytes]:

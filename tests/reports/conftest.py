@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -209,55 +210,114 @@ def make_privacy() -> PrivacySection:
     )
 
 
-def make_policy() -> PolicySection:
+def ll144_finding(fairness: FairnessSection) -> Finding:
+    """The `nyc-ll144` pack's LL144-ratios finding on `fairness`, as policies compute it."""
+    import policies
+
+    bare = Assessment(
+        created_at="2026-11-29T06:00:00+00:00",
+        provenance=Provenance(
+            tool_version="0", python="3.11", platform="x", packages={}, seed=0, command=[]
+        ),
+        inputs=[],
+        model=ModelInfo(kind="predictions", description="outputs only", task="binary"),
+        fairness=fairness,
+    )
+    section = policies.evaluate(bare, [policies.load_pack("nyc-ll144")], as_of=date(2026, 11, 29))
+    return next(f for f in section.findings if f.check == "LL144-ratios")
+
+
+def make_policy(fairness: FairnessSection) -> PolicySection:
+    """LL144 findings: the ratios (a warning, waived until 2027-01-31), an auditor attested
+    as met, and a publication attested as not met whose waiver expired on 2026-10-31."""
+    ratios = ll144_finding(fairness)
+    assert ratios.status == "warn"
+    active = WaiverRecord(
+        pack="nyc-ll144",
+        check="LL144-ratios",
+        justification="Remediation planned for Q1.",
+        approver="Chief Risk Officer",
+        expires="2027-01-31",
+        status="active",
+        source="waivers.yaml",
+    )
+    expired = WaiverRecord(
+        pack="nyc-ll144",
+        check="LL144-publication",
+        justification="Publication deferred until the remediated model ships.",
+        approver="General Counsel",
+        expires="2026-10-31",
+        status="expired",
+        source="waivers.yaml",
+    )
+    auditor = AttestationRecord(
+        pack="nyc-ll144",
+        check="LL144-auditor",
+        principle="bias-audit",
+        question="Which independent auditor conducted this bias audit, and on what date?",
+        answer="Example Audit LLP, 2026-11-01",
+        evidence="Statement of independence, signed 2026-11-01.",
+        name="A. Auditor",
+        role="Partner",
+        date="2026-11-01",
+        compliant=True,
+        status="answered",
+    )
+    publication = AttestationRecord(
+        pack="nyc-ll144",
+        check="LL144-publication",
+        principle="notice",
+        question="Where and on what date is the summary of results published?",
+        answer="Not yet published.",
+        name="B. Counsel",
+        role="Head of Legal",
+        date="2026-11-20",
+        compliant=False,
+        status="answered",
+    )
     return PolicySection(
         packs=[PackRef(id="nyc-ll144", version="1.0", title="NYC Local Law 144", sha256="ab" * 32)],
         findings=[
+            ratios.model_copy(
+                update={
+                    "status": "waived",
+                    "waived_status": ratios.status,
+                    "waiver": active,
+                    "message": f"Waived until 2027-01-31 by Chief Risk Officer: Remediation "
+                    f"planned for Q1. (the finding: {ratios.message})",
+                }
+            ),
             Finding(
                 pack="nyc-ll144",
-                check="impact_ratio",
-                principle="Fairness",
-                title="Impact ratio per category",
+                check="LL144-auditor",
+                principle="bias-audit",
+                title="Independent auditor",
+                function="attestation",
+                severity="blocking",
+                status="pass",
+                message="Answered by A. Auditor (Partner) on 2026-11-01.",
+                attestation=auditor,
+            ),
+            Finding(
+                pack="nyc-ll144",
+                check="LL144-publication",
+                principle="notice",
+                title="Summary of results published",
+                function="attestation",
                 severity="blocking",
                 status="fail",
-                message="The impact ratio of sex = Female is 0.44, below 0.80.",
-                measured={"impact_ratio": 0.44},
-                threshold={"min_impact_ratio": 0.8},
-                slices=[{"sex": "Female"}],
-            ),
-            Finding(
-                pack="nyc-ll144",
-                check="audit_date",
-                principle="Accountability",
-                title="Independent auditor named",
-                severity="advisory",
-                status="open",
-                message="Who performed the audit must be attested.",
+                waived_status="fail",
+                waiver=expired,
+                message="The waiver by General Counsel expired on 2026-10-31, so this counts as "
+                "a failure again. Attested as not met by B. Counsel (Head of Legal) on "
+                "2026-11-20: Not yet published.",
+                attestation=publication,
             ),
         ],
-        attestations=[
-            AttestationRecord(
-                pack="nyc-ll144",
-                check="audit_date",
-                principle="Accountability",
-                question="Who is the independent auditor?",
-                answer="Example Audit LLP",
-                name="A. Auditor",
-                role="Partner",
-                date="2026-11-01",
-                status="answered",
-            )
-        ],
-        waivers=[
-            WaiverRecord(
-                pack="nyc-ll144",
-                check="impact_ratio",
-                justification="Remediation planned for Q1.",
-                approver="Chief Risk Officer",
-                expires="2027-01-31",
-                status="unused",
-            )
-        ],
+        attestations=[auditor, publication],
+        waivers=[active, expired],
+        evaluated_on="2026-11-29",
+        counts={"waived": 1, "pass": 1, "fail": 1},
         verdict="fail",
     )
 
@@ -299,7 +359,7 @@ def assessment(data_dir: Path) -> Assessment:
         ),
         fairness=make_fairness(),
         privacy=make_privacy(),
-        policy=make_policy(),
+        policy=make_policy(make_fairness()),
         warnings=["A synthetic warning for the report."],
     )
 

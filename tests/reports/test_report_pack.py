@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from compliance.assessment import Assessment
+from compliance.assessment import Assessment, PackRef
 from compliance.cli import app
-from reports import SigningKey, build_pack, verify_report
+from reports import SigningKey, build_pack, pack_tables, verify_report
 
 OPENSSL = shutil.which("openssl")
 
@@ -149,3 +149,62 @@ def test_report_signed_by_another_key_ships_its_certificate(
     other = generate_self_signed("Pack signer", key_size=2048)
     result = build_pack(assessment, tmp_path / "p.zip", key=other, report_pdf=signed_report)
     assert "report-signer-cert.pem" in result.files
+
+
+def _ll144_rows(assessment: Assessment) -> dict[tuple[str, str], dict[str, str]]:
+    import csv
+    import io
+
+    text = pack_tables(assessment)["tables/nyc_ll144_impact_ratios.csv"].decode()
+    return {(r["dimension"], r["category"]): r for r in csv.DictReader(io.StringIO(text))}
+
+
+def test_ll144_table_shows_the_packs_finding(assessment: Assessment) -> None:
+    """The table is the LL144-ratios finding's figures: the 2% exclusion rule, the unknown
+    category count, each dimension on its own, no whole-population row, and no count of
+    a suppressed category."""
+    assert assessment.policy is not None
+    finding = next(f for f in assessment.policy.findings if f.check == "LL144-ratios")
+    rows = _ll144_rows(assessment)
+    assert {dim for dim, _ in rows} == {"sex", "age"}  # no row for everyone
+    female = rows[("sex", "sex = Female")]
+    sex = next(d for d in finding.measured["dimensions"] if d["dimension"] == ["sex"])
+    ratio = next(c for c in sex["categories"] if c["category"] == {"sex": "Female"})
+    assert female["n"] == "2240" and female["selected"] == "600"
+    assert float(female["impact_ratio"]) == pytest.approx(ratio["impact_ratio"])
+    assert float(female["share"]) == pytest.approx(2240 / 5000)
+    # age 90+: 40 of 5,000 (0.8%) is under 2%: reported, but out of the ratios; a confusion
+    # cell under 10 (tp = 3) marks it suppressed, so its counts are hidden.
+    old = rows[("age", "age = 90+")]
+    assert old["excluded"] == "True" and old["impact_ratio"] == ""
+    assert "under 2% of the data" in old["note"]
+    assert old["n"] == "suppressed" and old["selected"] == "suppressed"
+    assert float(old["selection_rate"]) == pytest.approx(15 / 40)
+    # the 7 people of unknown age: no count, share, rate or ratio; and the unknown total
+    tiny = rows[("age", "age = unknown")]
+    assert tiny["n"] == "<10" and tiny["unknown"] == "True"
+    assert tiny["selected"] == "<10" and tiny["share"] == tiny["selection_rate"] == ""
+    unknown = rows[("age", "unknown category (all records)")]
+    assert unknown["n"] == "<10"
+    assert rows[("sex", "unknown category (all records)")]["n"] == "<10"  # 0
+    young = rows[("age", "age = 18-25")]
+    assert float(young["impact_ratio"]) == pytest.approx(1.0)  # highest among the eligible
+
+
+def test_ll144_table_is_left_out_when_the_pack_did_not_run(assessment: Assessment) -> None:
+    assert assessment.policy is not None
+    # another pack (its id happens to name NYC) ran, not nyc-ll144: no LL144 table
+    others = assessment.policy.model_copy(
+        update={
+            "packs": [PackRef(id="nyc-internal-review", version="1", title="Internal review")],
+            "findings": [
+                f.model_copy(update={"pack": "nyc-internal-review"})
+                for f in assessment.policy.findings
+                if f.check != "LL144-ratios"
+            ],
+        }
+    )
+    for policy in (None, others):
+        tables = pack_tables(assessment.model_copy(update={"policy": policy}))
+        assert "tables/nyc_ll144_impact_ratios.csv" not in tables
+        assert "tables/slices.csv" in tables
