@@ -643,10 +643,48 @@ def _finding_chart(f: Any, fairness: FairnessSection | None) -> dict[str, str] |
     return {"uri": uri, "metric": metric_label(metric), "n": str(len(rows))}
 
 
+WAIVER_STATES = {
+    "active": "Active",
+    "expired": "Expired",
+    "unused": "Unused",
+}
+ATTESTED_MET = {True: "yes", False: "no", None: "not stated"}
+"""`AttestationRecord.compliant` in words: did the person answering say the requirement is met?"""
+
+
 def _waiver_text(w: Any) -> str | None:
+    """One line on a finding's waiver: whether it is in force, until when, by whom, why."""
     if w is None:
         return None
-    return f"waived by {w.approver} until {w.expires}: {w.justification}"
+    status = getattr(w, "status", None)
+    if status == "active":
+        head = f"Active until {w.expires} (inclusive)"
+    elif status == "expired":
+        head = f"Expired on {w.expires}: the finding counts as it stands again"
+    elif status == "unused":
+        head = f"Unused (the check did not fail); it would have run until {w.expires}"
+    else:
+        head = f"Until {w.expires}"
+    return f"{head}. Approved by {w.approver}: {w.justification}"
+
+
+def _attestation_text(a: Any) -> str | None:
+    """One line on the answer a finding rests on: who answered, when, and whether met."""
+    if a is None:
+        return None
+    met = ATTESTED_MET[getattr(a, "compliant", None)]
+    if a.status == "open" or not a.answer:
+        return "Not answered yet."
+    who = a.name or "no name given"
+    if a.role:
+        who += f" ({a.role})"
+    when = f" on {a.date}" if a.date else ""
+    incomplete = " (incomplete: not signed off)" if a.status == "incomplete" else ""
+    return f"Answered by {who}{when}{incomplete}. Requirement met: {met}."
+
+
+def _status_label(status: str | None) -> str | None:
+    return None if status is None else STATUS_LABELS.get(status, status)
 
 
 def _policy_context(policy: Any, fairness: FairnessSection | None) -> dict[str, Any]:
@@ -667,7 +705,12 @@ def _policy_context(policy: Any, fairness: FairnessSection | None) -> dict[str, 
                 "measured": _kv(f.measured),
                 "threshold": _kv(f.threshold),
                 "slices": "; ".join(group_text(s) for s in f.slices[:8]),
+                "waived_status": _status_label(f.waived_status)
+                if f.waived_status not in (None, f.status)
+                else None,
                 "waiver": _waiver_text(f.waiver),
+                "waiver_status": getattr(f.waiver, "status", None),
+                "attestation": _attestation_text(f.attestation),
                 "chart": chart,
             }
         )
@@ -695,22 +738,36 @@ def _policy_context(policy: Any, fairness: FairnessSection | None) -> dict[str, 
             "question": a.question,
             "answer": a.answer or "— not answered —",
             "compliant": {True: "yes", False: "no", None: ""}[getattr(a, "compliant", None)],
+            "met": ATTESTED_MET[getattr(a, "compliant", None)].capitalize()
+            if a.status != "open"
+            else "—",
             "evidence": a.evidence or "",
             "who": ", ".join(x for x in (a.name, a.role, a.date) if x),
             "status": a.status,
         }
         for a in getattr(policy, "attestations", []) or []
     ]
-    waivers = [
-        {
-            "check": f"{w.pack}/{w.check}",
-            "justification": w.justification,
-            "approver": w.approver,
-            "expires": w.expires,
-            "status": w.status,
-        }
-        for w in getattr(policy, "waivers", []) or []
-    ]
+    by_check = {(f.pack, f.check): f for f in findings}
+    waivers = []
+    for w in getattr(policy, "waivers", []) or []:
+        f = by_check.get((w.pack, w.check))
+        was = getattr(f, "waived_status", None)
+        was = _status_label(was) if f is not None and was != f.status else None
+        waivers.append(
+            {
+                "check": f"{w.pack}/{w.check}",
+                "justification": w.justification,
+                "approver": w.approver,
+                "expires": w.expires,
+                "status": w.status,
+                "status_label": WAIVER_STATES.get(w.status, w.status),
+                "finding": (
+                    f"{was} → {STATUS_LABELS.get(f.status, f.status)}"
+                    if f is not None and was
+                    else (STATUS_LABELS.get(f.status, f.status) if f is not None else "—")
+                ),
+            }
+        )
     packs = [
         {
             "id": p.id,

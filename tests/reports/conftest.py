@@ -253,7 +253,7 @@ def make_policy(fairness: FairnessSection) -> PolicySection:
     auditor = AttestationRecord(
         pack="nyc-ll144",
         check="LL144-auditor",
-        principle="bias-audit",
+        principle="Bias audit (§ 5-301)",
         question="Which independent auditor conducted this bias audit, and on what date?",
         answer="Example Audit LLP, 2026-11-01",
         evidence="Statement of independence, signed 2026-11-01.",
@@ -266,7 +266,7 @@ def make_policy(fairness: FairnessSection) -> PolicySection:
     publication = AttestationRecord(
         pack="nyc-ll144",
         check="LL144-publication",
-        principle="notice",
+        principle="Publication and notice (§ 5-303, § 5-304)",
         question="Where and on what date is the summary of results published?",
         answer="Not yet published.",
         name="B. Counsel",
@@ -290,7 +290,7 @@ def make_policy(fairness: FairnessSection) -> PolicySection:
             Finding(
                 pack="nyc-ll144",
                 check="LL144-auditor",
-                principle="bias-audit",
+                principle="Bias audit (§ 5-301)",
                 title="Independent auditor",
                 function="attestation",
                 severity="blocking",
@@ -301,7 +301,7 @@ def make_policy(fairness: FairnessSection) -> PolicySection:
             Finding(
                 pack="nyc-ll144",
                 check="LL144-publication",
-                principle="notice",
+                principle="Publication and notice (§ 5-303, § 5-304)",
                 title="Summary of results published",
                 function="attestation",
                 severity="blocking",

@@ -139,3 +139,35 @@ def test_discovery_slices_render_with_small_ones_suppressed(assessment: Assessme
     assert any("Slice search by error rate" in line for line in ctx["discovery"]["lines"])
     html = render_html(with_discovery)
     assert "Slices, proxies and attribute use" in html
+
+
+def test_waivers_and_attestations_read_in_full(assessment: Assessment) -> None:
+    """A waived finding shows its own status, the waiver's state and expiry; an attested
+    finding shows who answered and whether they said the requirement is met."""
+    ctx = build_context(assessment, assessment_json=assessment.to_json())
+    findings = {f["check"]: f for p in ctx["policy"]["principles"] for f in p["findings"]}
+    ratios = findings["nyc-ll144/LL144-ratios"]
+    assert ratios["status_label"] == "Waived" and ratios["waived_status"] == "Warning"
+    assert ratios["waiver_status"] == "active"
+    assert ratios["waiver"].startswith("Active until 2027-01-31 (inclusive). Approved by Chief")
+    published = findings["nyc-ll144/LL144-publication"]
+    assert published["status_label"] == "Fail" and published["waived_status"] is None
+    assert published["waiver_status"] == "expired"
+    assert published["waiver"].startswith("Expired on 2026-10-31")
+    assert published["attestation"] == (
+        "Answered by B. Counsel (Head of Legal) on 2026-11-20. Requirement met: no."
+    )
+    auditor = findings["nyc-ll144/LL144-auditor"]
+    assert auditor["attestation"].endswith("Requirement met: yes.")
+    assert auditor["waiver"] is None and auditor["waived_status"] is None
+    met = {a["check"]: a["met"] for a in ctx["policy"]["attestations"]}
+    assert met == {"nyc-ll144/LL144-auditor": "Yes", "nyc-ll144/LL144-publication": "No"}
+    waivers = {w["check"]: w for w in ctx["policy"]["waivers"]}
+    assert waivers["nyc-ll144/LL144-ratios"]["status_label"] == "Active"
+    assert waivers["nyc-ll144/LL144-ratios"]["finding"] == "Warning → Waived"
+    assert waivers["nyc-ll144/LL144-publication"]["status_label"] == "Expired"
+    assert waivers["nyc-ll144/LL144-publication"]["finding"] == "Fail"
+    html = render_html(assessment)
+    assert "(was Warning)" in html and "Waiver (active)" in html and "Waiver (expired)" in html
+    assert "Requirement met: no." in html and "<th>Requirement met</th>" in html
+    assert "Warning → Waived" in html
