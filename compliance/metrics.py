@@ -61,6 +61,7 @@ PROPORTIONS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "false_discovery_rate": ((1,), (1, 3)),
     "false_omission_rate": ((2,), (0, 2)),
     "accuracy": ((0, 3), (0, 1, 2, 3)),
+    "error_rate": ((1, 2), (0, 1, 2, 3)),
 }
 
 

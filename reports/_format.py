@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from compliance.evidence._base import Estimate
+from compliance.metrics import CELLS, PROPORTIONS
+from compliance.wording import METRIC_WORDS as METRIC_LABELS
+from compliance.wording import PERCENT_METRICS, metric_words
 
 __all__ = [
     "METRIC_LABELS",
@@ -27,65 +30,15 @@ __all__ = [
     "value_text",
 ]
 
-CELLS = ("tn", "fp", "fn", "tp")
-
-METRIC_LABELS = {
-    "count": "group size",
-    "selection_rate": "selection rate",
-    "true_positive_rate": "true positive rate",
-    "false_positive_rate": "false positive rate",
-    "true_negative_rate": "true negative rate",
-    "false_negative_rate": "false negative rate",
-    "precision": "precision",
-    "negative_predictive_value": "negative predictive value",
-    "false_discovery_rate": "false discovery rate",
-    "false_omission_rate": "false omission rate",
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "roc_auc": "ROC AUC",
-    "brier_score": "Brier score",
-    "expected_calibration_error": "expected calibration error",
-    "mean_absolute_error": "mean absolute error",
-    "root_mean_squared_error": "root mean squared error",
-    "mean_prediction": "mean prediction",
-    "error_rate": "error rate",
-}
-
-PERCENT_METRICS = frozenset(
-    {
-        "selection_rate",
-        "true_positive_rate",
-        "false_positive_rate",
-        "true_negative_rate",
-        "false_negative_rate",
-        "precision",
-        "negative_predictive_value",
-        "false_discovery_rate",
-        "false_omission_rate",
-        "accuracy",
-        "balanced_accuracy",
-        "error_rate",
-    }
-)
-
-# (numerator cells, denominator cells) of each proportion, cells in CELLS order.
+# (numerator cells, denominator cells) of each proportion, by cell name.
 _PROPORTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "selection_rate": (("fp", "tp"), CELLS),
-    "true_positive_rate": (("tp",), ("fn", "tp")),
-    "false_negative_rate": (("fn",), ("fn", "tp")),
-    "false_positive_rate": (("fp",), ("tn", "fp")),
-    "true_negative_rate": (("tn",), ("tn", "fp")),
-    "precision": (("tp",), ("fp", "tp")),
-    "false_discovery_rate": (("fp",), ("fp", "tp")),
-    "negative_predictive_value": (("tn",), ("tn", "fn")),
-    "false_omission_rate": (("fn",), ("tn", "fn")),
-    "accuracy": (("tn", "tp"), CELLS),
-    "error_rate": (("fp", "fn"), CELLS),
+    metric: (tuple(CELLS[i] for i in num), tuple(CELLS[i] for i in den))
+    for metric, (num, den) in PROPORTIONS.items()
 }
 
 
 def metric_label(name: str) -> str:
-    return METRIC_LABELS.get(name, name.replace("_", " "))
+    return metric_words(name)
 
 
 def number(n: int | float) -> str:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from compliance.assessment import Assessment
 from compliance.errors import InputError
-from reports._format import CELLS, displayable, group_text
+from compliance.metrics import CELLS
+from reports._format import displayable, group_text
 
 if TYPE_CHECKING:
     from pyhanko.sign.timestamps.api import TimeStamper

@@ -7,30 +7,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from compliance.evidence.fairness import FairnessSection, SliceResult
-
-METRIC_WORDS = {
-    "selection_rate": "selection rate",
-    "true_positive_rate": "true positive rate",
-    "false_positive_rate": "false positive rate",
-    "true_negative_rate": "true negative rate",
-    "false_negative_rate": "false negative rate",
-    "precision": "precision",
-    "negative_predictive_value": "negative predictive value",
-    "false_discovery_rate": "false discovery rate",
-    "false_omission_rate": "false omission rate",
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "roc_auc": "ROC AUC",
-    "brier_score": "Brier score",
-    "expected_calibration_error": "expected calibration error",
-    "mean_absolute_error": "mean absolute error",
-    "root_mean_squared_error": "root mean squared error",
-    "mean_prediction": "mean prediction",
-}
+from compliance.wording import metric_words
 
 
 def words(metric: str) -> str:
-    return METRIC_WORDS.get(metric, metric.replace("_", " "))
+    return metric_words(metric)
 
 
 def slice_name(attributes: Mapping[str, str]) -> str:

@@ -1,0 +1,48 @@
+"""Metric names in words, shared by the policy checks and the report (no heavy imports)."""
+
+from __future__ import annotations
+
+METRIC_WORDS = {
+    "count": "group size",
+    "selection_rate": "selection rate",
+    "true_positive_rate": "true positive rate",
+    "false_positive_rate": "false positive rate",
+    "true_negative_rate": "true negative rate",
+    "false_negative_rate": "false negative rate",
+    "precision": "precision",
+    "negative_predictive_value": "negative predictive value",
+    "false_discovery_rate": "false discovery rate",
+    "false_omission_rate": "false omission rate",
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "roc_auc": "ROC AUC",
+    "brier_score": "Brier score",
+    "expected_calibration_error": "expected calibration error",
+    "mean_absolute_error": "mean absolute error",
+    "root_mean_squared_error": "root mean squared error",
+    "mean_prediction": "mean prediction",
+    "error_rate": "error rate",
+}
+
+# Metrics that are proportions, printed as percentages.
+PERCENT_METRICS = frozenset(
+    {
+        "selection_rate",
+        "true_positive_rate",
+        "false_positive_rate",
+        "true_negative_rate",
+        "false_negative_rate",
+        "precision",
+        "negative_predictive_value",
+        "false_discovery_rate",
+        "false_omission_rate",
+        "accuracy",
+        "balanced_accuracy",
+        "error_rate",
+    }
+)
+
+
+def metric_words(name: str) -> str:
+    """A metric's name in words: `true_positive_rate` -> `true positive rate`."""
+    return METRIC_WORDS.get(name, name.replace("_", " "))
