@@ -130,7 +130,15 @@ def run(ctx: RunContext) -> PrivacySection:
                 "Attribute inference needs a model with probability outputs; it did not run."
             )
         else:
+            binned = set(ctx.fairness.bins) if ctx.fairness is not None else set()
             for attr in spec.sensitive or spec.protected:
+                if not spec.sensitive and attr in binned:
+                    notes.append(
+                        f"Attribute inference of '{attr}' did not run: it is numeric (binned "
+                        "for fairness), and the attack infers categories; name categorical "
+                        "attributes with --sensitive."
+                    )
+                    continue
                 with ctx.progress.step(f"Attribute inference: {attr}"):
                     attribute.append(
                         run_attribute_inference(

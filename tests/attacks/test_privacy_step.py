@@ -225,3 +225,36 @@ def test_exposure_groups_are_the_fairness_slices(
     assert (
         sum(s["n_members"] for s in loss["slices"] if "age" in s["attributes"]) == loss["n_members"]
     )
+
+
+def test_attribute_inference_skips_a_binned_numeric_protected_attribute(tmp_path: Path) -> None:
+    """With age protected and no --sensitive, age is skipped with a note, sex is inferred."""
+    import lightgbm as lgb
+
+    from compliance.datasets import load_bundled
+    from compliance.runner import run_assessment
+    from compliance.spec import AssessSpec
+
+    train = load_bundled("adult-train").drop_duplicates()
+    members, population = train.iloc[:3000], train.iloc[3000:9000]
+    X = members.drop(columns=["income"]).copy()
+    for c in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[c]):
+            X[c] = X[c].astype("category")
+    model = lgb.LGBMClassifier(n_estimators=20, verbose=-1, num_threads=1)
+    model.fit(X, (members["income"] == ">50K").astype(int))
+    model_path = tmp_path / "m.txt"
+    model.booster_.save_model(str(model_path))
+    paths = {}
+    for name, frame in (("members", members), ("population", population)):
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    spec = AssessSpec(
+        data=paths["population"], target="income", positive_label=">50K",
+        protected=["sex", "age"], model=model_path, out=tmp_path / "out", bootstrap=0,
+        train=paths["members"], population=paths["population"], attacks=["attribute"],
+    )  # fmt: skip
+    privacy = run_assessment(spec).privacy
+    assert privacy is not None
+    assert [a.attribute for a in privacy.attribute] == ["sex"]
+    assert any("'age' did not run" in n for n in privacy.notes)
