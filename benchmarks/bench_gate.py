@@ -25,18 +25,16 @@ HEAVY = ("torch", "matplotlib", "weasyprint", "lightgbm", "sklearn", "scipy", "p
 
 def build_assessment(folder: Path) -> Path:
     import lightgbm as lgb
-    import pandas as pd
 
     from compliance.datasets import bundled_path, load_bundled
+    from compliance.models import categorical_frame
     from compliance.runner import run_assessment
     from compliance.spec import AssessSpec
 
     frame = load_bundled("adult-train")
     y = (frame.pop("income") == ">50K").astype(int)
-    for col in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[col]):
-            frame[col] = frame[col].astype("category")
-    model = lgb.LGBMClassifier(n_estimators=100, random_state=0, verbose=-1).fit(frame, y)
+    model = lgb.LGBMClassifier(n_estimators=100, random_state=0, verbose=-1)
+    model.fit(categorical_frame(frame), y)
     model_path = folder / "adult_lightgbm.txt"
     model.booster_.save_model(str(model_path))
     out = folder / "out"

@@ -25,20 +25,12 @@ DEMO_ATTACKS = ("membership", "attribute")
 DEMO_SENSITIVE = ("sex",)
 
 
-def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].astype("category")
-    return out
-
-
 def _fit(frame: pd.DataFrame, path: Path, seed: int) -> None:
     import lightgbm as lgb
 
-    X = _categorical(frame.drop(columns=["income"]))
+    from compliance.models import categorical_frame
+
+    X = categorical_frame(frame.drop(columns=["income"]))
     y = (frame["income"] == ">50K").astype(int)
     model = lgb.LGBMClassifier(
         n_estimators=200, learning_rate=0.05, num_leaves=31, random_state=seed, verbose=-1

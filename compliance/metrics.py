@@ -10,22 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from compliance.wording import RATE_METRICS
+
 CELLS = ("tn", "fp", "fn", "tp")
 
-COUNT_METRICS = (
-    "count",
-    "selection_rate",
-    "true_positive_rate",
-    "false_positive_rate",
-    "true_negative_rate",
-    "false_negative_rate",
-    "precision",
-    "negative_predictive_value",
-    "false_discovery_rate",
-    "false_omission_rate",
-    "accuracy",
-    "balanced_accuracy",
-)
+COUNT_METRICS = ("count", *RATE_METRICS)
 SCORE_METRICS = ("roc_auc", "brier_score", "expected_calibration_error")
 REGRESSION_METRICS = ("count", "mean_absolute_error", "root_mean_squared_error", "mean_prediction")
 

@@ -182,11 +182,11 @@ def _load_pickle(path: Path, *, trust_pickle: bool) -> ModelHandle:
     raise ModelLoadError(f"the pickled object ({type(est).__name__}) has no predict()", path=path)
 
 
-def _categorical_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object and string columns as pandas categories, as LightGBM and XGBoost expect."""
+def categorical_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Non-numeric columns as pandas categories, as LightGBM and XGBoost expect."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+        if not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].astype("category")
     return out
 
@@ -216,7 +216,7 @@ def _load_lightgbm(path: Path) -> ModelHandle:
                 # values unseen in training become missing, as LightGBM treats them
                 out[col] = pd.Categorical(values.where(values.isin(cats)), categories=cats)
         else:
-            out = _categorical_frame(out)
+            out = categorical_frame(out)
         return out
 
     if objective.startswith("regression") or objective in ("l2", "l1", "huber", "poisson"):
@@ -258,7 +258,7 @@ def _load_xgboost(path: Path) -> ModelHandle:
     names = booster.feature_names
 
     def proba_fn(frame: pd.DataFrame) -> np.ndarray:
-        dm = xgb.DMatrix(_categorical_frame(frame), enable_categorical=True)
+        dm = xgb.DMatrix(categorical_frame(frame), enable_categorical=True)
         return np.asarray(booster.predict(dm))
 
     def predict(frame: pd.DataFrame) -> np.ndarray:

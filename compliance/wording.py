@@ -24,23 +24,23 @@ METRIC_WORDS = {
     "error_rate": "error rate",
 }
 
-# Metrics that are proportions, printed as percentages.
-PERCENT_METRICS = frozenset(
-    {
-        "selection_rate",
-        "true_positive_rate",
-        "false_positive_rate",
-        "true_negative_rate",
-        "false_negative_rate",
-        "precision",
-        "negative_predictive_value",
-        "false_discovery_rate",
-        "false_omission_rate",
-        "accuracy",
-        "balanced_accuracy",
-        "error_rate",
-    }
+# The rates computed from confusion counts, in fairlearn's names and the engine's order.
+RATE_METRICS = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "true_negative_rate",
+    "false_negative_rate",
+    "precision",
+    "negative_predictive_value",
+    "false_discovery_rate",
+    "false_omission_rate",
+    "accuracy",
+    "balanced_accuracy",
 )
+
+# Metrics that are proportions, printed as percentages.
+PERCENT_METRICS = frozenset({*RATE_METRICS, "error_rate"})
 
 
 def metric_words(name: str) -> str:

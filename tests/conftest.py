@@ -9,14 +9,7 @@ import pandas as pd
 import pytest
 
 from compliance.datasets import bundled_path, load_bundled
-
-
-def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].astype("category")
-    return out
+from compliance.models import categorical_frame
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +25,7 @@ def adult_lightgbm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame = load_bundled("adult-train")
     y = (frame.pop("income") == ">50K").astype(int)
     model = lgb.LGBMClassifier(n_estimators=60, random_state=0, verbose=-1)
-    model.fit(_categorical(frame), y)
+    model.fit(categorical_frame(frame), y)
     path = tmp_path_factory.mktemp("models") / "adult_lightgbm.txt"
     model.booster_.save_model(str(path))
     return path

@@ -232,15 +232,13 @@ def test_attribute_inference_skips_a_binned_numeric_protected_attribute(tmp_path
     import lightgbm as lgb
 
     from compliance.datasets import load_bundled
+    from compliance.models import categorical_frame
     from compliance.runner import run_assessment
     from compliance.spec import AssessSpec
 
     train = load_bundled("adult-train").drop_duplicates()
     members, population = train.iloc[:3000], train.iloc[3000:9000]
-    X = members.drop(columns=["income"]).copy()
-    for c in X.columns:
-        if not pd.api.types.is_numeric_dtype(X[c]):
-            X[c] = X[c].astype("category")
+    X = categorical_frame(members.drop(columns=["income"]))
     model = lgb.LGBMClassifier(n_estimators=20, verbose=-1, num_threads=1)
     model.fit(X, (members["income"] == ">50K").astype(int))
     model_path = tmp_path / "m.txt"

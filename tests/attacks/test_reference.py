@@ -10,15 +10,7 @@ import pytest
 
 from attacks import FALLBACK_FAMILY, MembershipOptions, make_trainer, run_membership
 from compliance.errors import InputError
-from compliance.models import ModelHandle, load_model
-
-
-def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[col]):
-            out[col] = out[col].astype("category")
-    return out
+from compliance.models import ModelHandle, categorical_frame, load_model
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +20,7 @@ def lightgbm_file(
     import lightgbm as lgb
 
     members, _ = adult_small
-    X = _categorical(members.drop(columns="income"))
+    X = categorical_frame(members.drop(columns="income"))
     y = (members["income"] == ">50K").astype(int)
     booster = lgb.train(
         {"objective": "binary", "verbosity": -1, "num_leaves": 15, "learning_rate": 0.2},
@@ -83,7 +75,7 @@ def test_a_lightly_fitted_lightgbm_target_reads_as_low_risk(
 def test_xgboost_recipe(tmp_path: Path, adult_small: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     xgb = pytest.importorskip("xgboost")
     members, _ = adult_small
-    X = _categorical(members.drop(columns="income"))
+    X = categorical_frame(members.drop(columns="income"))
     y = (members["income"] == ">50K").astype(int)
     booster = xgb.train(
         {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3},
