@@ -31,7 +31,7 @@ def _bench() -> ModuleType:
 def test_random_forest_acceptance_beside_art() -> None:
     bench = _bench()
     args = argparse.Namespace(reference_models=4, jobs=2, seed=0, art_train=6000)
-    members, population = bench.adult_splits(0)
+    members, population, _ = bench.adult_splits(0)
     forest, model = bench.forest_target(members)
     assert bench.accuracy(forest, members) == 1.0
     start = time.perf_counter()
