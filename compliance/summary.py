@@ -82,8 +82,39 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
             console.print("[bold]Slices where the model fails, proxies and attribute use[/bold]")
             for line in lines:
                 console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if assessment.privacy is not None:
+        from compliance.evidence.privacy import privacy_lines
+
+        lines = privacy_lines(assessment.privacy)
+        if lines:
+            console.print("[bold]Privacy[/bold]")
+            for line in lines:
+                console.print(f"  {line}", highlight=False, soft_wrap=True)
     if assessment.policy is not None:
         console.print(f"[bold]Policy verdict:[/bold] {assessment.policy.verdict}")
+        findings = assessment.policy.findings
+        shown = [f for f in findings if f.status in ("fail", "warn")]
+        for f in shown:
+            mark = "" if f.severity == "blocking" else " (advisory)"
+            console.print(
+                f"  {f.status.upper():5} {f.pack}/{f.check}{mark}: {f.title}. {f.message}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+        waiting = [f for f in findings if f.status == "open"]
+        if waiting:
+            packs = " ".join(f"--policy {pack}" for pack in dict.fromkeys(f.pack for f in waiting))
+            console.print(
+                f"  OPEN  {len(waiting)} check(s) wait for a person's answer "
+                f"({', '.join(f'{f.pack}/{f.check}' for f in waiting)}): "
+                f"`compliance attest init {packs}` writes the questionnaire.",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+        if shown or waiting:
+            console.print("  Every check, with its figures: `compliance gate` on the assessment.")
     for w in assessment.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     if out_dir is not None:

@@ -120,3 +120,30 @@ class PrivacySection(Frozen):
     target_accuracy: float | None = None
     seed: int | None = None
     notes: list[str] = Field(default_factory=list)
+
+
+def privacy_lines(section: PrivacySection) -> list[str]:
+    """The privacy evidence as plain sentences: the membership reading, then the others."""
+    lines: list[str] = []
+    strongest = next((a for a in section.membership if a.name == section.strongest_attack), None)
+    if strongest is not None and strongest.summary:
+        ran = ", ".join(a.name for a in section.membership)
+        lines.append(
+            f"Membership inference, the strongest of {len(section.membership)} attacks "
+            f"({ran}): {strongest.summary}."
+        )
+    lines.extend(a.summary for a in section.attribute)
+    if section.inversion is not None:
+        inv = section.inversion
+        lines.append(inv.summary or f"Model inversion not applicable: {inv.reason}.")
+    for dp in section.dp_reference:
+        target = (
+            f" (the target: {section.target_accuracy:.1%})"
+            if section.target_accuracy is not None
+            else ""
+        )
+        lines.append(
+            f"DP reference, {dp.method}: epsilon {dp.epsilon_spent:.2f} spent of "
+            f"{dp.epsilon_target:g} (delta {dp.delta:g}), accuracy {dp.accuracy:.1%}{target}."
+        )
+    return lines

@@ -77,6 +77,8 @@ def test_assess_adds_a_privacy_section(files: dict[str, Path]) -> None:
         "membership,attribute,inversion,dp",
         "--reference-models",
         "2",
+        "--policy",
+        "privacy",
     )
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     doc = json.loads((out / "assessment.json").read_text())
@@ -103,6 +105,22 @@ def test_assess_adds_a_privacy_section(files: dict[str, Path]) -> None:
     assert len(privacy["dp_reference"]) == 2
     roles = {i["role"] for i in doc["inputs"]}
     assert {"members", "population"} <= roles
+    # the terminal summary reads the same evidence: the strongest attack's sentence, each
+    # attribute-inference finding, and each DP reference point
+    text = " ".join(result.output.split())  # type: ignore[attr-defined]
+    strongest = next(a for a in privacy["membership"] if a["name"] == privacy["strongest_attack"])
+    assert f"the strongest of {len(names)} attacks" in text
+    assert " ".join(strongest["summary"].split()) in text
+    assert strongest["summary"].startswith(f"{privacy['membership_risk']} membership risk")
+    assert " ".join(privacy["attribute"][0]["summary"].split()) in text
+    for dp in privacy["dp_reference"]:
+        assert f"accuracy {dp['accuracy']:.1%}" in text
+    # and names each privacy check that did not pass, not those that did
+    findings = doc["policy"]["findings"]
+    assert any(f["status"] == "fail" for f in findings)
+    for f in findings:
+        line = f"{f['status'].upper()} privacy/{f['check']}"
+        assert (line in text) == (f["status"] in ("fail", "warn")), line
 
 
 def test_overlap_exits_2_with_the_count(files: dict[str, Path], tmp_path: Path) -> None:
