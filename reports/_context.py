@@ -862,12 +862,25 @@ def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
             out.append(worst["text"])
     p = assessment.privacy
     if p is not None and p.membership:
-        best = max(p.membership, key=lambda a: a.tpr_at_fpr.get("0.01") or 0.0)
+        best = next((a for a in p.membership if a.name == p.strongest_attack), None) or max(
+            p.membership, key=lambda a: a.tpr_at_fpr.get("0.01") or 0.0
+        )
         t1 = best.tpr_at_fpr.get("0.01")
+        ci = best.tpr_at_fpr_ci.get("0.01")
+        interval = (
+            f" (95% CI {_pct(ci.ci_low)}–{_pct(ci.ci_high)})"
+            if ci is not None and ci.ci_low is not None and ci.ci_high is not None
+            else ""
+        )
+        eps = best.epsilon_lower_bound
+        level = f" at {best.epsilon_confidence:.0%} confidence" if best.epsilon_confidence else ""
+        risk = f"Membership risk: {p.membership_risk}. " if p.membership_risk else ""
         out.append(
-            f"The strongest membership-inference attack ({best.name}) found "
-            f"{_pct(t1)} of training records at a 1% false-positive rate, where random guessing "
-            f"finds 1%; its AUC was {'—' if best.auc is None else f'{best.auc:.3f}'} "
+            f"{risk}The strongest membership-inference attack ({best.name}) found "
+            f"{_pct(t1)}{interval} of training records at a 1% false-positive rate, where "
+            f"random guessing finds 1%"
+            + ("" if eps is None else f", and proves epsilon ≥ {eps:.2f}{level}")
+            + f"; its AUC was {'—' if best.auc is None else f'{best.auc:.3f}'} "
             f"({number(best.n_members)} members, {number(best.n_nonmembers)} non-members)."
         )
     if p is not None:

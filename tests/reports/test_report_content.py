@@ -160,3 +160,30 @@ def test_waivers_and_attestations_read_in_full(assessment: Assessment) -> None:
     assert "(was Warning)" in html and "Waiver (active)" in html and "Waiver (expired)" in html
     assert "Requirement met: no." in html and "<th>Requirement met</th>" in html
     assert "Warning → Waived" in html
+
+
+def test_key_figure_for_membership_names_the_risk_interval_and_epsilon(
+    assessment: Assessment,
+) -> None:
+    privacy = assessment.privacy
+    assert privacy is not None
+    weak = privacy.membership[0].model_copy(
+        update={"name": "loss", "tpr_at_fpr": {"0.01": 0.09, "0.001": 0.0}}
+    )
+    # the suite's strongest attack (by its own rule) is the one stated, not the largest TPR
+    updated = privacy.model_copy(
+        update={
+            "membership": [*privacy.membership, weak],
+            "strongest_attack": "rmia",
+            "membership_risk": "moderate",
+        }
+    )
+    ctx = build_context(
+        assessment.model_copy(update={"privacy": updated}), assessment_json=assessment.to_json()
+    )
+    line = next(h for h in ctx["headlines"] if "membership-inference" in h)
+    assert line.startswith(
+        "Membership risk: moderate. The strongest membership-inference attack (rmia)"
+    )
+    assert "found 6.0% (95% CI 5.0%–7.0%) of training records" in line
+    assert "proves epsilon ≥ 0.40" in line and "4,000 members" in line
