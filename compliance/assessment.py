@@ -32,7 +32,9 @@ from compliance.evidence.fairness import (
 from compliance.evidence.policy import Finding, PackRef, PolicySection
 from compliance.evidence.privacy import AttackResult, PrivacySection, SliceExposure
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+# 1.1 adds FairnessSection.bin_edges (optional): a 1.0 file reads as 1.1 without them.
+READABLE_VERSIONS = ("1.0", "1.1")
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -131,9 +133,10 @@ def load_assessment(path: str | Path) -> Assessment:
     if not isinstance(raw, dict):
         raise InputError("expected a JSON object", path=p)
     version = raw.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise InputError(
-            f"schema_version {version!r} is not supported (this tool reads {SCHEMA_VERSION})",
+            f"schema_version {version!r} is not supported (this tool reads "
+            f"{' and '.join(READABLE_VERSIONS)})",
             path=p,
             field="schema_version",
         )

@@ -401,6 +401,7 @@ def assess_fairness(
         positive_label=options.positive_label,
         protected=protected,
         bins=index.bins,
+        bin_edges=index.bin_edges,
         depth=options.depth,
         min_slice_size=options.min_slice_size,
         min_cell=options.min_cell,

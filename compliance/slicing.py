@@ -39,6 +39,7 @@ class SliceIndex:
     slices: list[Slice]
     membership: np.ndarray  # (n_slices, n_fine) 0/1 float; row 0 is the whole population
     bins: dict[str, list[str]]
+    bin_edges: dict[str, list[float]]
 
     @property
     def dimensions(self) -> list[tuple[str, ...]]:
@@ -49,7 +50,9 @@ class SliceIndex:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    """The shortest text that reads back as `x` (so no two edges share a label)."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
 def bin_labels(edges: list[float]) -> list[str]:
@@ -58,21 +61,6 @@ def bin_labels(edges: list[float]) -> list[str]:
     labels += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in pairwise(edges)]
     labels.append(f">= {_fmt(edges[-1])}")
     return labels
-
-
-def edges_of_labels(labels: list[str]) -> list[float]:
-    """The cut points named by `bin_labels` output: the inverse of `bin_labels`."""
-    edges: list[float] = []
-    for label in labels:
-        if label.startswith("< "):
-            edges.append(float(label[2:]))
-        elif label.startswith(">= "):
-            edges.append(float(label[3:]))
-        elif " to < " in label:
-            edges.append(float(label.split(" to < ", 1)[1]))
-        else:
-            raise ValueError(f"not a bin label: {label!r}")
-    return sorted(set(edges))
 
 
 def quantile_edges(values: np.ndarray, n_bins: int) -> list[float]:
@@ -149,6 +137,7 @@ def build_slices(
     codes: list[np.ndarray] = []
     uniques: list[np.ndarray] = []
     bin_names: dict[str, list[str]] = {}
+    bin_edges: dict[str, list[float]] = {}
     for attr in attributes:
         if frame[attr].isna().all():
             raise DataError(
@@ -156,11 +145,14 @@ def build_slices(
                 path=path,
                 field=attr,
             )
-        code, labels, names = attribute_codes(
-            frame[attr], edges=bins.get(attr), n_quantiles=n_quantiles
-        )
-        if names is not None:
+        edges = bins.get(attr)
+        if edges is None and _is_binnable(frame[attr]):
+            values = pd.to_numeric(frame[attr], errors="coerce").to_numpy(dtype=float)
+            edges = quantile_edges(values, n_quantiles)
+        code, labels, names = attribute_codes(frame[attr], edges=edges, n_quantiles=n_quantiles)
+        if names is not None and edges is not None:
             bin_names[attr] = names
+            bin_edges[attr] = [float(e) for e in edges]
         uniq = np.asarray(labels, dtype=object)
         if len(uniq) > MAX_CATEGORIES:
             raise DataError(
@@ -214,4 +206,5 @@ def build_slices(
         slices=slices,
         membership=np.vstack(rows),
         bins=bin_names,
+        bin_edges=bin_edges,
     )

@@ -66,6 +66,8 @@ class FairnessSection(Frozen):
     positive_label: str | None
     protected: list[str]
     bins: dict[str, list[str]] = Field(default_factory=dict)
+    bin_edges: dict[str, list[float]] = Field(default_factory=dict)
+    """The cut points behind `bins` (schema 1.1; empty in 1.0 files)."""
     depth: int
     min_slice_size: int
     min_cell: int

@@ -40,27 +40,14 @@ def _read(path: Path | None, role: str, option: str, ctx: RunContext) -> pd.Data
 def fairness_edges(ctx: RunContext) -> dict[str, list[float]] | None:
     """The cut points of the protected attributes that the fairness engine binned.
 
-    Membership exposure per protected group must use the fairness slices' groups: the
-    user's `--bins`, or the quantiles of the evaluation data (`ctx.frame`, the data the
-    fairness engine sliced), checked against the bin labels in the fairness evidence.
-    Attributes absent from the result are taken value by value, as the engine took them.
-    Without fairness evidence (None), the attacks bin as the engine would, on their data.
+    Membership exposure per protected group must use the fairness slices' groups, so the
+    attacks take the engine's recorded edges. Attributes absent from them are taken value by
+    value, as the engine took them. Without fairness evidence (None), the attacks bin as the
+    engine would, on their data.
     """
-    from compliance.slicing import bin_labels, edges_of_labels, quantile_edges
-
-    spec = ctx.spec
     if ctx.fairness is None:
         return None
-    out: dict[str, list[float]] = {}
-    for attr, labels in ctx.fairness.bins.items():
-        edges = spec.bins.get(attr)
-        if edges is None and attr in ctx.frame.columns:
-            values = pd.to_numeric(ctx.frame[attr], errors="coerce").to_numpy(dtype=float)
-            edges = quantile_edges(values, spec.quantile_bins)
-        if edges is None or bin_labels(list(edges)) != list(labels):
-            edges = edges_of_labels(list(labels))
-        out[attr] = [float(e) for e in edges]
-    return out
+    return {attr: list(edges) for attr, edges in ctx.fairness.bin_edges.items()}
 
 
 def run(ctx: RunContext) -> PrivacySection:

@@ -232,8 +232,11 @@ def test_exposure_groups_are_the_fairness_slices(
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     doc = json.loads((out / "assessment.json").read_text())
     labels = doc["fairness"]["bins"]["age"]
+    edges = doc["fairness"]["bin_edges"]["age"]
+    assert len(edges) == len(labels) - 1
     if bins:
         assert labels == ["< 25", "25 to < 40", "40 to < 60", ">= 60"]
+        assert edges == [25, 40, 60]
     fair_groups = {
         s["attributes"]["age"] for s in doc["fairness"]["slices"] if "age" in s["attributes"]
     }
