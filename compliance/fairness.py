@@ -35,7 +35,7 @@ from compliance.metrics import (
     score_metrics_from_bins,
 )
 from compliance.slicing import SliceIndex, build_slices
-from compliance.stats import adjust_pvalues, percentile_interval, slice_vs_rest
+from compliance.stats import adjust_pvalues, percentile_interval, slice_vs_rest, wilson_interval
 from compliance.veritas import select_metric
 
 if TYPE_CHECKING:
@@ -188,12 +188,15 @@ def compute_slice_statistics(
     m = index.membership  # (S, K)
     rng = np.random.default_rng(seed)
     if task == "regression":
-        err = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+        pred = np.asarray(y_pred, dtype=float)
+        err = pred - np.asarray(y_true, dtype=float)
+        above = (pred > np.median(pred)).astype(float)
         stats = np.column_stack([
             np.bincount(fine, minlength=k).astype(float),
             np.bincount(fine, weights=np.abs(err), minlength=k),
             np.bincount(fine, weights=err**2, minlength=k),
-            np.bincount(fine, weights=np.asarray(y_pred, dtype=float), minlength=k),
+            np.bincount(fine, weights=pred, minlength=k),
+            np.bincount(fine, weights=above, minlength=k),
         ])  # fmt: skip
         slice_stats = m @ stats
         return SliceStatistics(index, slice_stats, regression_metrics(slice_stats), {})
@@ -305,6 +308,12 @@ def _regression_ci(
         out[name] = (mean - half, mean + half)
     lo, hi = out.pop("mse")
     out["root_mean_squared_error"] = (np.sqrt(np.maximum(lo, 0)), np.sqrt(np.maximum(hi, 0)))
+    # the scoring rate is a proportion: Wilson, which stays inside [0, 1]
+    bounds = [
+        wilson_interval(k, n_i, level=level)
+        for k, n_i in zip(stats.counts[:, 4], stats.counts[:, 0], strict=True)
+    ]
+    out["scoring_rate"] = (np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds]))
     return out
 
 
@@ -360,11 +369,14 @@ def assess_fairness(
                 continue
             lo, hi = intervals.get(name, (np.full(len(vals), np.nan), np.full(len(vals), np.nan)))
             metrics[name] = _estimate(vals[i], lo[i], hi[i])
-        counts = (
-            {c: int(stats.counts[i, j]) for j, c in enumerate(CELLS)}
-            if options.task == "binary"
-            else {}
-        )
+        if options.task == "binary":
+            counts = {c: int(stats.counts[i, j]) for j, c in enumerate(CELLS)}
+        else:
+            above = int(stats.counts[i, 4])
+            counts = {
+                "scored_above_median": above,
+                "scored_not_above_median": int(n_slice[i]) - above,
+            }
         small = int(n_slice[i]) < options.min_cell or any(
             v < options.min_cell for v in counts.values()
         )
@@ -393,7 +405,8 @@ def assess_fairness(
         f"percentile bootstrap, {options.bootstrap} multinomial draws over "
         "fine-group-by-cell counts"
         if options.task == "binary"
-        else "normal approximation (central limit theorem on per-row errors)"
+        else "normal approximation (central limit theorem on per-row errors); Wilson score "
+        "interval for the scoring rate"
     )
     return FairnessSection(
         task=options.task,

@@ -16,7 +16,9 @@ CELLS = ("tn", "fp", "fn", "tp")
 
 COUNT_METRICS = ("count", *RATE_METRICS)
 SCORE_METRICS = ("roc_auc", "brier_score", "expected_calibration_error")
-REGRESSION_METRICS = ("count", "mean_absolute_error", "root_mean_squared_error", "mean_prediction")
+REGRESSION_METRICS = (
+    "count", "mean_absolute_error", "root_mean_squared_error", "mean_prediction", "scoring_rate"
+)  # fmt: skip
 
 # Which direction is better for a person (used to pick the most favoured group).
 HIGHER_IS_BETTER = {
@@ -124,7 +126,12 @@ def score_metrics_from_bins(
 
 
 def regression_metrics(stats: np.ndarray) -> dict[str, np.ndarray]:
-    """MAE, RMSE, mean prediction from sums of shape (..., 4): n, sum|e|, sum e^2, sum yhat."""
+    """MAE, RMSE, mean prediction and scoring rate from sums of shape (..., 5):
+    n, sum|e|, sum e^2, sum yhat, and how many predictions lie above the overall median.
+
+    The scoring rate is NYC Local Law 144's: the share of a group scored above the median
+    score of the whole sample.
+    """
     s = np.asarray(stats, dtype=float)
     n = s[..., 0]
     return {
@@ -132,4 +139,5 @@ def regression_metrics(stats: np.ndarray) -> dict[str, np.ndarray]:
         "mean_absolute_error": _div(s[..., 1], n),
         "root_mean_squared_error": np.sqrt(_div(s[..., 2], n)),
         "mean_prediction": _div(s[..., 3], n),
+        "scoring_rate": _div(s[..., 4], n),
     }

@@ -45,7 +45,7 @@ import pandas as pd
 from scipy import stats
 
 from compliance.evidence.discovery import FoundSlice, GroupShare, SliceDefinition
-from compliance.stats import adjust_pvalues
+from compliance.stats import adjust_pvalues, wilson_interval
 
 __all__ = [
     "MISSING_LABEL",
@@ -586,21 +586,6 @@ def count_supported_slices(
 
 
 # --------------------------------------------------------------------- statistics
-
-
-def wilson_interval(successes: float, n: float, *, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion; (nan, nan) when n is 0."""
-    if n <= 0:
-        return math.nan, math.nan
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # exact at the ends (rounding would otherwise leave p = 1 just outside)
-    lo = 0.0 if successes <= 0 else max(0.0, min(centre - half, p))
-    hi = 1.0 if successes >= n else min(1.0, max(centre + half, p))
-    return lo, hi
 
 
 def two_proportion_test(

@@ -67,3 +67,18 @@ def percentile_interval(draws: np.ndarray, level: float) -> tuple[np.ndarray, np
     lo = np.where(all_nan, np.nan, lo)
     hi = np.where(all_nan, np.nan, hi)
     return lo, hi
+
+
+def wilson_interval(successes: float, n: float, *, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion; (nan, nan) when n is 0."""
+    if n <= 0:
+        return math.nan, math.nan
+    z = float(sps.norm.ppf(0.5 + level / 2.0))
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    # exact at the ends (rounding would otherwise leave p = 1 just outside)
+    lo = 0.0 if successes <= 0 else max(0.0, min(centre - half, p))
+    hi = 1.0 if successes >= n else min(1.0, max(centre + half, p))
+    return lo, hi

@@ -21,6 +21,7 @@ METRIC_WORDS = {
     "mean_absolute_error": "mean absolute error",
     "root_mean_squared_error": "root mean squared error",
     "mean_prediction": "mean prediction",
+    "scoring_rate": "scoring rate (share scored above the median)",
     "error_rate": "error rate",
 }
 
@@ -40,7 +41,7 @@ RATE_METRICS = (
 )
 
 # Metrics that are proportions, printed as percentages.
-PERCENT_METRICS = frozenset({*RATE_METRICS, "error_rate"})
+PERCENT_METRICS = frozenset({*RATE_METRICS, "error_rate", "scoring_rate"})
 
 
 def metric_words(name: str) -> str:

@@ -269,7 +269,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
                     cells.append(estimate_parts(m, _est(s, m)))
             counts = (
                 [count_cell(s.counts.get(c), min_cell) for c in ("tp", "fp", "fn", "tn")]
-                if s.counts
+                if s.counts and fairness.task == "binary"
                 else []
             )
             rows.append(
@@ -349,6 +349,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
     sel = fairness.metric_selection
     whole = fairness.overall
     return {
+        "task": fairness.task,
         "target": fairness.target,
         "positive_label": fairness.positive_label,
         "protected": fairness.protected,
@@ -609,7 +610,8 @@ def _finding_chart(f: Any, fairness: FairnessSection | None) -> dict[str, str] |
     """A chart of the groups a finding names, on the metric it measured, with intervals."""
     if fairness is None or not f.slices:
         return None
-    metric = f.measured.get("metric") if isinstance(f.measured.get("metric"), str) else None
+    named = f.measured.get("metric") or f.measured.get("rate")
+    metric = named if isinstance(named, str) else None
     if metric is None and "min_impact_ratio" in f.threshold:
         metric = "selection_rate"
     if metric is None or metric not in fairness.overall.metrics:

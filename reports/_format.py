@@ -71,6 +71,9 @@ def displayable(metric: str, counts: Mapping[str, int], n: int, min_cell: int) -
         num = sum(counts.get(c, 0) for c in num_cells)
         den = sum(counts.get(c, 0) for c in den_cells)
         return min(num, den - num, den) >= min_cell
+    if metric == "scoring_rate" and "scored_above_median" in counts:
+        above = counts["scored_above_median"]
+        return min(above, n - above) >= min_cell
     if metric in ("roc_auc", "balanced_accuracy"):
         pos = counts.get("fn", 0) + counts.get("tp", 0)
         neg = counts.get("tn", 0) + counts.get("fp", 0)
@@ -111,7 +114,12 @@ def estimate_text(metric: str, est: Estimate | None, *, ci_level: float = 0.95) 
     main = f"{est.value:.2f}"
     if est.ci_low is None or est.ci_high is None:
         return main
-    return f"{main} ({level} {est.ci_low:.2f}–{est.ci_high:.2f})"
+    return f"{main} ({level} {_span(f'{est.ci_low:.2f}', f'{est.ci_high:.2f}')})"
+
+
+def _span(low: str, high: str) -> str:
+    """'0.38 (en dash) 0.41', or '-0.53 to -0.42' where a dash beside a minus sign misreads."""
+    return f"{low} to {high}" if "-" in low + high else f"{low}–{high}"
 
 
 def group_text(attributes: Mapping[str, Any] | str) -> str:
@@ -143,4 +151,4 @@ def estimate_parts(metric: str, est: Estimate | None) -> tuple[str, str]:
     main = f"{est.value:.3f}"
     if est.ci_low is None or est.ci_high is None:
         return main, ""
-    return main, f"{est.ci_low:.3f}–{est.ci_high:.3f}"
+    return main, _span(f"{est.ci_low:.3f}", f"{est.ci_high:.3f}")

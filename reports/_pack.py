@@ -78,7 +78,7 @@ def _fairness_tables(assessment: Assessment) -> dict[str, bytes]:
     header = ["slice", *fairness.protected, "n", "status"]
     for m in metrics:
         header += [m, f"{m}_ci_low", f"{m}_ci_high"]
-    has_counts = bool(fairness.overall.counts)
+    has_counts = fairness.task == "binary" and bool(fairness.overall.counts)
     if has_counts:
         header += list(CELLS)
     rows = []
@@ -161,9 +161,10 @@ def _ll144_count(v: Any, min_cell: int, suppressed: bool) -> str:
     return "suppressed" if suppressed else str(v)
 
 
-def _ll144_rate_shown(c: dict[str, Any], min_cell: int) -> bool:
-    """Whether a category's selection rate (and ratio) gives no count under the cell size."""
-    n, selected = c.get("n"), c.get("selected")
+def _ll144_rate_shown(c: dict[str, Any], counted: str, min_cell: int) -> bool:
+    """Whether a category's selection or scoring rate (and ratio) gives no count under the
+    cell size."""
+    n, selected = c.get("n"), c.get(counted)
     if not isinstance(n, int) or not isinstance(selected, int):
         return False
     return min(n, selected, n - selected) >= min_cell
@@ -186,6 +187,8 @@ def _ll144_table(assessment: Assessment) -> bytes | None:
     if not isinstance(dims, list):
         return None
     mc = assessment.fairness.min_cell if assessment.fairness is not None else 10
+    rate = str(finding.measured.get("rate") or "selection_rate") if finding else "selection_rate"
+    counted = "selected" if rate == "selection_rate" else "scored_above_median"
     below = finding.measured.get("exclude_below_share") if finding is not None else None
     under = f"under {below:.0%} of the data" if isinstance(below, float) else "too small"
     rows: list[list[Any]] = []
@@ -193,7 +196,7 @@ def _ll144_table(assessment: Assessment) -> bytes | None:
         dim = " × ".join(d.get("dimension") or [])
         for c in d.get("categories") or []:
             suppressed = bool(c.get("suppressed"))
-            shown = _ll144_rate_shown(c, mc)
+            shown = _ll144_rate_shown(c, counted, mc)
             notes = []
             if c.get("unknown"):
                 notes.append("unknown category: excluded from the ratios")
@@ -201,7 +204,7 @@ def _ll144_table(assessment: Assessment) -> bytes | None:
                 notes.append(f"excluded from the ratios: {under}")
             if suppressed:
                 notes.append(f"counts suppressed (a count under {mc})")
-            if not shown and c.get("selection_rate") is not None:
+            if not shown and c.get(rate) is not None:
                 notes.append(f"rate suppressed: it would give back a count under {mc}")
             rows.append(
                 [
@@ -209,8 +212,8 @@ def _ll144_table(assessment: Assessment) -> bytes | None:
                     group_text(c.get("category") or {}),
                     _ll144_count(c.get("n"), mc, suppressed),
                     "" if _small(c.get("n"), mc) else _f(c.get("share")),
-                    _ll144_count(c.get("selected"), mc, suppressed),
-                    _f(c.get("selection_rate")) if shown else "",
+                    _ll144_count(c.get(counted), mc, suppressed),
+                    _f(c.get(rate)) if shown else "",
                     _f(c.get("impact_ratio")) if shown else "",
                     bool(c.get("excluded")),
                     bool(c.get("unknown")),
@@ -232,7 +235,7 @@ def _ll144_table(assessment: Assessment) -> bytes | None:
             ]
         )
     header = [
-        "dimension", "category", "n", "share", "selected", "selection_rate", "impact_ratio",
+        "dimension", "category", "n", "share", counted, rate, "impact_ratio",
         "excluded", "unknown", "note",
     ]  # fmt: skip
     return _csv(header, rows)

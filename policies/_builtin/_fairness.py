@@ -440,15 +440,19 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
     fairness = ctx.assessment.fairness
     if fairness is None:
         return Outcome("insufficient_data", NO_FAIRNESS)
-    if fairness.task != "binary":
+    # LL144: selection rates for a classifier, scoring rates (the share of a category scored
+    # above the sample's median score) for a tool that scores
+    rate = "selection_rate" if fairness.task == "binary" else "scoring_rate"
+    counted = "selected" if fairness.task == "binary" else "scored_above_median"
+    if rate not in fairness.overall.metrics:
         return Outcome(
             "insufficient_data",
-            "A regression model needs scoring rates (the share scoring above the median), "
-            "which the fairness evidence does not hold.",
+            "A scoring model needs scoring rates (the share scored above the median), which "
+            "this fairness evidence does not hold: assess it again with this version.",
         )
     total = fairness.overall.n
     mc = ctx.min_cell
-    table = _rate_table(ctx, "selection_rate", p.include_intersections) or {}
+    table = _rate_table(ctx, rate, p.include_intersections) or {}
     dimensions: list[dict[str, Any]] = []
     flagged: list[dict[str, str]] = []
     low_text: list[str] = []
@@ -463,20 +467,19 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
                 unknown_slices_n += s.n
             else:
                 known_n += s.n
+            n_counted = selected_count(s) if rate == "selection_rate" else s.counts.get(counted)
             categories.append({
                 "category": dict(s.attributes), "n": size(s.n, mc), "share": share,
-                "selected": size(selected_count(s), mc),
-                "selection_rate": metric_value(s, "selection_rate"),
+                counted: size(n_counted, mc),
+                rate: metric_value(s, rate),
                 "excluded": is_unknown or share < p.exclude_below_share,
                 "unknown": is_unknown, "impact_ratio": None, "suppressed": s.suppressed,
             })  # fmt: skip
-        eligible = [c for c in categories if not c["excluded"] and c["selection_rate"] is not None]
-        top = max(eligible, key=lambda c: c["selection_rate"]) if eligible else None
+        eligible = [c for c in categories if not c["excluded"] and c[rate] is not None]
+        top = max(eligible, key=lambda c: c[rate]) if eligible else None
         for c in categories:
-            if top is not None and not c["excluded"] and c["selection_rate"] is not None:
-                c["impact_ratio"] = (
-                    c["selection_rate"] / top["selection_rate"] if top["selection_rate"] else None
-                )
+            if top is not None and not c["excluded"] and c[rate] is not None:
+                c["impact_ratio"] = c[rate] / top[rate] if top[rate] else None
                 if c["impact_ratio"] is not None and c["impact_ratio"] < t.min_impact_ratio:
                     flagged.append(c["category"])
                     low_text.append(f"{slice_name(c['category'])} {num(c['impact_ratio'], 2)}")
@@ -488,6 +491,7 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
             "unknown_count": size(max(total - known_n, 0), mc),
         })  # fmt: skip
     measured = {
+        "rate": rate,
         "overall_n": size(total, mc),
         "dimensions": dimensions,
         "exclude_below_share": p.exclude_below_share,
@@ -519,6 +523,6 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
     return Outcome(
         "pass",
         f"Every category's impact ratio is at least {t.min_impact_ratio:g} of the highest "
-        f"selection rate in its dimension.{tail}",
+        f"{words(rate)} in its dimension.{tail}",
         measured,
     )
