@@ -188,6 +188,32 @@ def run_art(
     }
 
 
+def _control(
+    handle: ModelHandle,
+    fake_members: pd.DataFrame,
+    nonmembers: pd.DataFrame,
+    label: str,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """The two RMIA attacks where no "member" was trained on: they must find nothing."""
+    start = time.perf_counter()
+    out = run_membership(
+        handle,
+        fake_members.reset_index(drop=True),
+        nonmembers.reset_index(drop=True),
+        target=TARGET,
+        attacks=["rmia_online", "rmia"],
+        options=MembershipOptions(
+            reference_models=args.reference_models, jobs=args.jobs, seed=args.seed
+        ),
+    )
+    rows = suite_rows(out)
+    for r in rows:
+        r["name"] = label.format(r["name"])
+        r["seconds"] = time.perf_counter() - start
+    return {"rows": rows}
+
+
 def null_control(
     handle: ModelHandle, population: pd.DataFrame, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -198,24 +224,14 @@ def null_control(
     """
     rng = np.random.default_rng(args.seed + 2)
     perm = rng.permutation(len(population))
-    fake_members = population.iloc[perm[: len(perm) // 2]].reset_index(drop=True)
-    rest = population.iloc[perm[len(perm) // 2 :]].reset_index(drop=True)
-    start = time.perf_counter()
-    out = run_membership(
+    half = len(perm) // 2
+    return _control(
         handle,
-        fake_members,
-        rest,
-        target=TARGET,
-        attacks=["rmia_online", "rmia"],
-        options=MembershipOptions(
-            reference_models=args.reference_models, jobs=args.jobs, seed=args.seed
-        ),
+        population.iloc[perm[:half]],
+        population.iloc[perm[half:]],
+        "null control: {} (both sides non-members)",
+        args,
     )
-    rows = suite_rows(out)
-    for r in rows:
-        r["name"] = f"null control: {r['name']} (both sides non-members)"
-        r["seconds"] = time.perf_counter() - start
-    return {"rows": rows}
 
 
 def split_control(
@@ -227,22 +243,13 @@ def split_control(
     """The strongest attack with unseen train-split records as "members" against test-split
     records: it must find nothing, or the members-against-population result could come from
     a difference between Adult's two files rather than from the model."""
-    start = time.perf_counter()
-    out = run_membership(
+    return _control(
         handle,
-        population[from_train].reset_index(drop=True),
-        population[~from_train].reset_index(drop=True),
-        target=TARGET,
-        attacks=["rmia_online", "rmia"],
-        options=MembershipOptions(
-            reference_models=args.reference_models, jobs=args.jobs, seed=args.seed
-        ),
+        population[from_train],
+        population[~from_train],
+        "split control: {} (unseen train-split against test-split)",
+        args,
     )
-    rows = suite_rows(out)
-    for r in rows:
-        r["name"] = f"split control: {r['name']} (unseen train-split against test-split)"
-        r["seconds"] = time.perf_counter() - start
-    return {"rows": rows}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -329,43 +336,32 @@ def main() -> None:
     }
 
     if not args.skip_lightgbm:
-        with tempfile.TemporaryDirectory() as tmp:
-            t = time.perf_counter()
-            lgbm = lightgbm_target(members, Path(tmp))
-            print(
-                f"\n## LightGBM defaults (100 rounds): fit {time.perf_counter() - t:.1f} s, "
-                f"train accuracy {accuracy(lgbm, members):.3f}, "
-                f"population accuracy {accuracy(lgbm, population):.3f}"
-            )
-            outcome, seconds = run_suite(lgbm, members, population, args)
-        rows = suite_rows(outcome)
-        print(
-            f"suite: {seconds:.1f} s in all; strongest: {outcome.strongest}; risk: {outcome.risk}"
+        boosted = (
+            ("lightgbm", "LightGBM defaults (100 rounds)", None, True),
+            ("lightgbm_shallow", f"LightGBM, shallower ({SHALLOW})", SHALLOW, False),
         )
-        if not args.skip_null:
-            rows += null_control(lgbm, population, args)["rows"]
-            rows += split_control(lgbm, population, from_train, args)["rows"]
-        print(table(rows))
-        strongest = next(r for r in outcome.results if r.name == outcome.strongest)
-        print(strongest.summary)
-        report["lightgbm"] = {"suite_seconds": seconds, "rows": rows, "risk": outcome.risk}
-
-        with tempfile.TemporaryDirectory() as tmp:
-            shallow = lightgbm_target(members, Path(tmp), SHALLOW)
+        for key, title, params, controls in boosted:
+            with tempfile.TemporaryDirectory() as tmp:
+                t = time.perf_counter()
+                lgbm = lightgbm_target(members, Path(tmp), params)
+                print(
+                    f"\n## {title}: fit {time.perf_counter() - t:.1f} s, "
+                    f"train accuracy {accuracy(lgbm, members):.3f}, "
+                    f"population accuracy {accuracy(lgbm, population):.3f}"
+                )
+                outcome, seconds = run_suite(lgbm, members, population, args)
+            rows = suite_rows(outcome)
             print(
-                f"\n## LightGBM, shallower ({SHALLOW}): "
-                f"train accuracy {accuracy(shallow, members):.3f}, "
-                f"population accuracy {accuracy(shallow, population):.3f}"
+                f"suite: {seconds:.1f} s in all; strongest: {outcome.strongest}; "
+                f"risk: {outcome.risk}"
             )
-            outcome, seconds = run_suite(shallow, members, population, args)
-        rows = suite_rows(outcome)
-        print(
-            f"suite: {seconds:.1f} s in all; strongest: {outcome.strongest}; risk: {outcome.risk}"
-        )
-        print(table(rows))
-        strongest = next(r for r in outcome.results if r.name == outcome.strongest)
-        print(strongest.summary)
-        report["lightgbm_shallow"] = {"suite_seconds": seconds, "rows": rows, "risk": outcome.risk}
+            if controls and not args.skip_null:
+                rows += null_control(lgbm, population, args)["rows"]
+                rows += split_control(lgbm, population, from_train, args)["rows"]
+            print(table(rows))
+            strongest = next(r for r in outcome.results if r.name == outcome.strongest)
+            print(strongest.summary)
+            report[key] = {"suite_seconds": seconds, "rows": rows, "risk": outcome.risk}
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=float))
 
