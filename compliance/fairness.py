@@ -35,7 +35,12 @@ from compliance.metrics import (
     score_metrics_from_bins,
 )
 from compliance.slicing import SliceIndex, build_slices
-from compliance.stats import adjust_pvalues, percentile_interval, slice_vs_rest, wilson_interval
+from compliance.stats import (
+    adjust_pvalues,
+    percentile_interval,
+    two_proportion_test,
+    wilson_interval,
+)
 from compliance.veritas import select_metric
 
 if TYPE_CHECKING:
@@ -483,21 +488,33 @@ def _denominator(stats: SliceStatistics, i: int, metric: str) -> int:
 DISPARITY_METRICS = (*[m for m in COUNT_METRICS if m != "count"], "roc_auc")
 
 
+def _proportion_test(
+    counts: np.ndarray, other_counts: np.ndarray, metric: str
+) -> tuple[str, float | None]:
+    """Two-sided test that a metric's proportion is the same in two disjoint sets of rows."""
+    if metric not in PROPORTIONS:  # balanced accuracy, ROC AUC: no test
+        return "none", None
+    k1, n1 = proportion(counts, metric)
+    k2, n2 = proportion(other_counts, metric)
+    return two_proportion_test(int(k1), int(n1), int(k2), int(n2))
+
+
 def _disparities(
     stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions
 ) -> list[Disparity]:
     """Each ok slice against its dimension's reference group and against everyone.
 
-    The p-value tests the slice against the rest of the population (Fisher's exact test
-    for small counts, else a two-proportion z-test), adjusted across all tests.
+    The p-value tests the comparison the disparity reports (Fisher's exact test for small
+    counts, else a two-proportion z-test): the slice against its reference group, or the
+    slice against the rest of the population for the comparison with everyone. The
+    p-values are adjusted across all distinct tests, each counted once.
     """
     index = stats.index
+    member = index.membership.astype(bool)
     dims: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(index.slices[1:], start=1):
         dims.setdefault(s.dimension, []).append(i)
     pairs: list[tuple[str, tuple[str, ...], int, int, bool]] = []  # metric, dim, i, target, group
-    tests: dict[tuple[str, int], tuple[str, float | None]] = {}
-    total = stats.counts[0]
     for metric in DISPARITY_METRICS:
         if metric not in stats.values:
             continue
@@ -506,15 +523,28 @@ def _disparities(
             for i in ids:
                 if not ok[i]:
                     continue
-                if metric in PROPORTIONS:
-                    k1, n1 = proportion(stats.counts[i], metric)
-                    kt, nt = proportion(total, metric)
-                    tests[(metric, i)] = slice_vs_rest(int(k1), int(n1), int(kt - k1), int(nt - n1))
-                else:
-                    tests[(metric, i)] = ("none", None)
                 if ref is not None and ref != i:
                     pairs.append((metric, dim, i, ref, True))
                 pairs.append((metric, dim, i, 0, False))
+    # One test per distinct comparison: a test is keyed by the metric and the two sets of
+    # fine groups it compares, so that e.g. in a two-group dimension "A against B",
+    # "A against the rest" and "B against the rest" are one test, counted once.
+    tests: dict[tuple[str, frozenset[bytes]], tuple[str, float | None]] = {}
+    pair_tests: list[tuple[str, frozenset[bytes]]] = []
+    for metric, _, i, target, is_group in pairs:
+        if is_group:
+            # a slice and its reference group, two groups of one dimension, are disjoint
+            other_rows = member[target]
+            other_counts = stats.counts[target]
+        else:
+            # the slice is part of the whole population, so the independent comparison
+            # behind "slice against everyone" is the slice against the rest of the rows
+            other_rows = member[0] & ~member[i]
+            other_counts = stats.counts[0] - stats.counts[i]
+        key = (metric, frozenset((member[i].tobytes(), other_rows.tobytes())))
+        if key not in tests:
+            tests[key] = _proportion_test(stats.counts[i], other_counts, metric)
+        pair_tests.append(key)
     # all differences and ratios, and their bootstrap intervals, in one vectorised pass
     intervals: dict[str, tuple[np.ndarray, ...]] = {}
     for metric in {p[0] for p in pairs}:
@@ -541,8 +571,8 @@ def _disparities(
     out = []
     for k, (metric, dim, i, target, is_group) in enumerate(pairs):
         diff, dlo, dhi, ratio, rlo, rhi = intervals[f"{metric}:{k}"]
-        test, p = tests[(metric, i)]
-        p_adj = adjusted.get((metric, i))
+        test, p = tests[pair_tests[k]]
+        p_adj = adjusted.get(pair_tests[k])
         four_fifths = None
         if metric == "selection_rate" and is_group and np.isfinite(ratio):
             four_fifths = bool(ratio < 0.8)

@@ -1,4 +1,4 @@
-"""Pure statistics: tests of one slice against the rest, multiple-comparison corrections."""
+"""Pure statistics: two-proportion tests, multiple-comparison corrections, intervals."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from scipy import stats as sps
 FISHER_BELOW = 5  # expected cell count under which Fisher's exact test is used
 
 
-def slice_vs_rest(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float | None]:
-    """Test H0: the proportion k1/n1 equals k2/n2. Returns (test name, two-sided p)."""
+def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float | None]:
+    """Test H0: the proportion k1/n1 equals k2/n2. Returns (test name, two-sided p).
+
+    The two samples must be independent (disjoint sets of rows). A pooled z test, or
+    Fisher's exact test when an expected cell count is under FISHER_BELOW.
+    """
     if n1 == 0 or n2 == 0:
         return "none", None
     total = k1 + k2

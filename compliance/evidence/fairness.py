@@ -45,7 +45,11 @@ class Disparity(Frozen):
     ratio: Estimate
     test: Literal["fisher", "z", "none"]
     p_value: float | None
+    """Two-sided p of the comparison reported: the slice against the `reference` group, or
+    for "overall" the slice against the rest of the population; None for metrics that are
+    not proportions (balanced accuracy, ROC AUC)."""
     p_adjusted: float | None
+    """`p_value` adjusted (`correction`) over every distinct test of the section, each once."""
     significant: bool
     four_fifths_flag: bool | None = None
 
