@@ -42,10 +42,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from compliance.evidence.discovery import FoundSlice, GroupShare, SliceDefinition
-from compliance.stats import adjust_pvalues, wilson_interval
+from compliance.stats import adjust_pvalues, two_proportion_test, wilson_interval
 
 __all__ = [
     "MISSING_LABEL",
@@ -70,7 +69,6 @@ __all__ = [
     "score_upper_bound",
     "sliceline",
     "sliceline_score",
-    "two_proportion_test",
     "wilson_interval",
 ]
 
@@ -588,24 +586,6 @@ def count_supported_slices(
 # --------------------------------------------------------------------- statistics
 
 
-def two_proportion_test(
-    x1: int, n1: int, x2: int, n2: int
-) -> tuple[float, Literal["z", "fisher", "none"]]:
-    """Two-sided p-value for p1 != p2: pooled z test, or Fisher's exact test for small cells."""
-    if n1 <= 0 or n2 <= 0:
-        return math.nan, "none"
-    pooled = (x1 + x2) / (n1 + n2)
-    expected = min(n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled))
-    if expected < 5:
-        table = [[x1, n1 - x1], [x2, n2 - x2]]
-        return float(stats.fisher_exact(table, alternative="two-sided").pvalue), "fisher"
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 1.0, "z"
-    z = (x1 / n1 - x2 / n2) / se
-    return float(2 * stats.norm.sf(abs(z))), "z"
-
-
 def bonferroni(p_value: float, family_size: int) -> float:
     """min(1, m * p): Holm's adjusted value for the smallest p, a bound for the others."""
     if math.isnan(p_value):
@@ -769,7 +749,8 @@ def _slice_stats(
     lo, hi = wilson_interval(x1, d1, level=ci_level)
     value = x1 / d1
     rest = x2 / d2 if d2 else math.nan
-    p, test = two_proportion_test(x1, d1, x2, d2)
+    test, p_or_none = two_proportion_test(x1, d1, x2, d2)
+    p = math.nan if p_or_none is None else p_or_none
     return SliceStats(
         n, d1, value, lo, hi, _nan_to_none(rest), _nan_to_none(value - rest), _nan_to_none(p), test
     )
@@ -876,13 +857,13 @@ def merge_refinements(
                 continue
             inside = masks[groups[g][0]] & eligible
             rest = masks[groups[h][0]] & ~masks[groups[g][0]] & eligible
-            p, _ = two_proportion_test(
+            _, p = two_proportion_test(
                 int((inside & event).sum()),
                 int(inside.sum()),
                 int((rest & event).sum()),
                 int(rest.sum()),
             )
-            if math.isnan(p) or p >= threshold:
+            if p is None or p >= threshold:
                 into[g] = h
                 break
     out: list[tuple[int, list[int]]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 from scipy import stats as sps
@@ -10,7 +11,9 @@ from scipy import stats as sps
 FISHER_BELOW = 5  # expected cell count under which Fisher's exact test is used
 
 
-def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float | None]:
+def two_proportion_test(
+    k1: int, n1: int, k2: int, n2: int
+) -> tuple[Literal["z", "fisher", "none"], float | None]:
     """Test H0: the proportion k1/n1 equals k2/n2. Returns (test name, two-sided p).
 
     The two samples must be independent (disjoint sets of rows). A pooled z test, or

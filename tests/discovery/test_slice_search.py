@@ -27,10 +27,9 @@ from compliance.slice_search import (
     score_upper_bound,
     sliceline,
     sliceline_score,
-    two_proportion_test,
     wilson_interval,
 )
-from compliance.stats import adjust_pvalues
+from compliance.stats import adjust_pvalues, two_proportion_test
 
 
 def planted(n: int = 20_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -384,11 +383,11 @@ def test_wilson_contains_the_estimate(x: int, extra: int, level: float) -> None:
 
 
 def test_two_proportion_test_matches_chi_square_and_fisher() -> None:
-    p, test = two_proportion_test(30, 100, 200, 1000)
+    test, p = two_proportion_test(30, 100, 200, 1000)
     chi2 = stats.chi2_contingency([[30, 70], [200, 800]], correction=False)
     assert test == "z"
     assert p == pytest.approx(chi2.pvalue, rel=1e-9)
-    p, test = two_proportion_test(3, 10, 2, 40)
+    test, p = two_proportion_test(3, 10, 2, 40)
     assert test == "fisher"
     assert p == pytest.approx(stats.fisher_exact([[3, 7], [2, 38]]).pvalue)
 
