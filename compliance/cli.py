@@ -25,11 +25,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def fail(message: str, hint: str | None = None, code: int = 2) -> None:
     """Print one clear error line (and a hint) on stderr and exit with `code`."""
     from rich.console import Console
+    from rich.markup import escape
 
     err = Console(stderr=True)
-    err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    # the message and hint are plain text: "[formats]" in a hint is not a style tag
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        err.print(f"[dim]hint: {hint}[/dim]", highlight=False, soft_wrap=True)
+        err.print(f"[dim]hint: {escape(hint)}[/dim]", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -288,7 +290,12 @@ def assess(
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("assessment-out"),
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output directory.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace an existing --out directory and everything in it (never the working "
+            "directory or one holding an input).",
+        ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:

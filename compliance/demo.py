@@ -84,17 +84,25 @@ def run_demo(*, out: Path, bootstrap: int = 1000, quiet: bool = False, seed: int
     """Train a model on bundled Adult, assess it end to end, write the signed outputs."""
     from rich.console import Console
 
-    from compliance.runner import run_assessment
+    from compliance.errors import InputError
+    from compliance.runner import check_output_dir, run_assessment
     from compliance.spec import AssessSpec
     from compliance.steps.outputs import DEMO_CERT_NAME, PACK_NAME, REPORT_NAME
     from compliance.summary import print_summary
 
     progress = Progress(enabled=not quiet)
+    check_output_dir(out, overwrite=False)
     work = out.parent / (out.name + ".inputs")
+    model_path = work / "adult_lightgbm.txt"
     if work.exists():
+        if not model_path.exists():
+            raise InputError(
+                "exists and is not an earlier demo's inputs; choose another --out",
+                path=work,
+                field="out",
+            )
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    model_path = work / "adult_lightgbm.txt"
     members_path = work / "members.csv.gz"
     population_path = work / "population.csv.gz"
     data_path = work / "adult_test.csv.gz"
@@ -114,7 +122,6 @@ def run_demo(*, out: Path, bootstrap: int = 1000, quiet: bool = False, seed: int
         bins={"age": [25.0, 40.0, 60.0]},
         model=model_path,
         out=out,
-        overwrite=True,
         bootstrap=bootstrap,
         seed=seed,
         train=members_path if attacks else None,

@@ -194,6 +194,15 @@ def categorical_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def _load_lightgbm(path: Path) -> ModelHandle:
     import lightgbm as lgb
 
+    with path.open("rb") as fh:
+        first_line = fh.readline(64).strip()
+    if first_line != b"tree":
+        # LightGBM's own parser would print a '[Fatal]' line of its own before failing
+        raise ModelLoadError(
+            "not a LightGBM text model (its first line is not 'tree')",
+            path=path,
+            hint="save one with booster.save_model(path), or give a .skops/.json/.onnx model",
+        )
     try:
         booster = lgb.Booster(model_file=str(path))
     except Exception as exc:

@@ -13,6 +13,7 @@ import platform
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -90,15 +91,61 @@ def _check_spec(spec: AssessSpec) -> None:
         raise InputError(f"--bootstrap must be 0 or more, got {spec.bootstrap}", field="bootstrap")
     if spec.depth < 1:
         raise InputError(f"--depth must be at least 1, got {spec.depth}", field="depth")
+    if len(set(spec.protected)) != len(spec.protected):
+        twice = next(a for a in spec.protected if spec.protected.count(a) > 1)
+        raise InputError(f"--protected names {twice!r} twice", field=twice)
+    if spec.target in spec.protected:
+        raise InputError(
+            f"the target {spec.target!r} cannot also be a protected attribute",
+            field=spec.target,
+        )
+    inputs = [
+        spec.data, spec.model, spec.train, spec.population, spec.slices_file,
+        spec.attestations, spec.waivers, spec.baseline, spec.sign_key,
+        *(Path(p) for p in spec.policies if p.endswith((".yaml", ".yml"))),
+    ]  # fmt: skip
+    check_output_dir(spec.out, overwrite=spec.overwrite, inputs=inputs)
+
+
+def check_output_dir(out: Path, *, overwrite: bool, inputs: Iterable[Path | None] = ()) -> None:
+    """Refuse an output directory whose replacement would destroy something.
+
+    The outputs are written aside and then replace `out` whole. So `out` must not be a
+    file, the working directory or a folder above it, or a folder holding an input; a
+    non-empty folder this tool did not write (no assessment.json) needs --overwrite.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file; --out names a directory to write", path=out, field="out")
+    target = out.resolve()
+    cwd = Path.cwd().resolve()
+    if target == cwd or target in cwd.parents:
+        raise InputError(
+            "--out would replace the working directory or a folder holding it; "
+            "name a new directory",
+            path=out,
+            field="out",
+        )
+    for item in inputs:
+        if item is None:
+            continue
+        where = item.resolve()
+        if where == target or target in where.parents:
+            raise InputError(
+                f"--out would replace a directory holding the input {item}; choose another --out",
+                path=out,
+                field="out",
+            )
     if (
-        spec.out.exists()
-        and any(spec.out.iterdir())
-        and not spec.overwrite
-        and not (spec.out / "assessment.json").exists()
+        out.exists()
+        and any(out.iterdir())
+        and not overwrite
+        and not (out / "assessment.json").exists()
     ):
         raise InputError(
-            "the output directory exists and holds other files; choose another --out",
-            path=spec.out,
+            "the output directory exists and holds files this tool did not write; choose "
+            "another --out, or pass --overwrite to replace it and everything in it",
+            path=out,
+            field="out",
         )
 
 

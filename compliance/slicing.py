@@ -146,6 +146,17 @@ def build_slices(
                 field=attr,
             )
         edges = bins.get(attr)
+        if edges is not None:
+            present = frame[attr].dropna()
+            numeric = pd.to_numeric(present, errors="coerce")
+            if numeric.isna().any():
+                example = present[numeric.isna()].iloc[0]
+                raise DataError(
+                    f"--bins cuts a number, but this protected attribute holds values like "
+                    f"{str(example)!r}; drop --bins {attr}=... for a categorical attribute",
+                    path=path,
+                    field=attr,
+                )
         if edges is None and _is_binnable(frame[attr]):
             values = pd.to_numeric(frame[attr], errors="coerce").to_numpy(dtype=float)
             edges = quantile_edges(values, n_quantiles)

@@ -6,6 +6,7 @@ Assessment, with attestation answers, waivers and a baseline, and returns the
 PolicySection the gate, the report and the runner record.
 """
 
+from compliance.evidence.policy import verdict_of
 from policies._answers import (
     Answers,
     Waivers,
@@ -13,7 +14,7 @@ from policies._answers import (
     load_waivers,
     questionnaire_text,
 )
-from policies._evaluate import evaluate, evaluate_inputs, verdict_of
+from policies._evaluate import evaluate, evaluate_inputs
 from policies._packs import Pack, PackCheck, builtin_pack_ids, load_pack
 from policies._registry import (
     ENTRY_POINT_GROUP,

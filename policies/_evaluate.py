@@ -19,6 +19,7 @@ from compliance.evidence.policy import (
     PackRef,
     PolicySection,
     WaiverRecord,
+    verdict_of,
 )
 from policies._answers import Answers, Waivers, check_answers, record
 from policies._packs import Pack
@@ -132,16 +133,6 @@ def _apply_waivers(
     return out, records
 
 
-def verdict_of(findings: Sequence[Finding]) -> str:
-    """`fail` if a blocking finding fails; `open` if one is open or lacks data; else `pass`."""
-    blocking = [f for f in findings if f.severity == "blocking"]
-    if any(f.status == "fail" for f in blocking):
-        return "fail"
-    if any(f.status in ("open", "insufficient_data") for f in blocking):
-        return "open"
-    return "pass"
-
-
 def evaluate(
     assessment: Assessment,
     packs: Sequence[Pack],
@@ -187,7 +178,7 @@ def evaluate(
         baseline=baseline_ref,
         evaluated_on=as_of.isoformat(),
         counts={s: counts.get(s, 0) for s in FINDING_STATUSES},
-        verdict=verdict_of(findings),  # type: ignore[arg-type]
+        verdict=verdict_of(findings),
     )
 
 

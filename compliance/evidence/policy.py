@@ -8,9 +8,10 @@ beside the findings they change, so the report shows both.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from compliance.evidence._base import Frozen
 
@@ -115,3 +116,29 @@ class PolicySection(Frozen):
     evaluated_on: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)
     verdict: Literal["pass", "fail", "open"] = "open"
+
+    @model_validator(mode="after")
+    def _verdict_follows_findings(self) -> PolicySection:
+        """A verdict or a count that contradicts the findings is refused (an edited file)."""
+        if not self.findings:
+            return self
+        expected = verdict_of(self.findings)
+        if self.verdict != expected:
+            raise ValueError(
+                f"verdict {self.verdict!r} contradicts the findings, which give {expected!r}"
+            )
+        for status, n in self.counts.items():
+            actual = sum(1 for f in self.findings if f.status == status)
+            if n != actual:
+                raise ValueError(f"counts[{status!r}] is {n}, but {actual} findings have it")
+        return self
+
+
+def verdict_of(findings: Sequence[Finding]) -> Literal["pass", "fail", "open"]:
+    """`fail` if a blocking finding fails; `open` if one is open or lacks data; else `pass`."""
+    blocking = [f for f in findings if f.severity == "blocking"]
+    if any(f.status == "fail" for f in blocking):
+        return "fail"
+    if any(f.status in ("open", "insufficient_data") for f in blocking):
+        return "open"
+    return "pass"
