@@ -263,10 +263,16 @@ def dp_reference_points(
             p_test = m.predict_proba(X_test)
             accuracy = float((p_test.argmax(axis=1) == np.asarray(y_test)).mean())
             n = min(len(X_train), len(X_test))
-            p_in = _true_proba(m.predict_proba(X_train[:n]), y_train[:n])
+            # a random sample of the training records (not the first n), against as many
+            # test records; the bound subtracts the model's delta as the DP definition does
+            rows = np.random.default_rng(seed).choice(len(X_train), n, replace=False)
+            p_in = _true_proba(m.predict_proba(X_train[rows]), np.asarray(y_train)[rows])
             p_out = _true_proba(p_test[:n], y_test[:n])
             bound = epsilon_lower_bound(
-                np.r_[np.ones(n), np.zeros(n)], np.log(np.r_[p_in, p_out]), seed=seed
+                np.r_[np.ones(n), np.zeros(n)],
+                np.log(np.r_[p_in, p_out]),
+                seed=seed,
+                delta=m.delta,
             )
             out.append(
                 DPReference(

@@ -29,7 +29,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from attacks._roc import epsilon_lower_bound, roc_points_for_plot, summarise_roc
+from attacks._roc import (
+    clopper_pearson,
+    epsilon_lower_bound,
+    roc_points_for_plot,
+    summarise_roc,
+)
 from attacks.reference import ReferenceSignals, make_trainer, train_reference_models
 from compliance.errors import InputError
 from compliance.evidence._base import Estimate
@@ -352,28 +357,43 @@ def _robustness(
     return hits / (queries + 1), first
 
 
+SUITE_CONFIDENCE = 0.95
+"""The confidence of the suite's strongest claim: its largest epsilon bound, its worst reading."""
+
+
 def assess_risk(result: AttackResult) -> tuple[str, str]:
     """Plain-words risk of one attack from its confidence bounds (thresholds fixed a priori).
 
-    high: TPR at 1% FPR is at least 10x random guessing (CI lower bound >= 10%) or the
-    empirical epsilon lower bound is >= 2; low: the CI lower bound is under 3x random
+    high: TPR at 1% FPR is at least 10x random guessing (lower bound >= 10%) or the
+    empirical epsilon lower bound is >= 2; low: the lower bound is under 3x random
     guessing (< 3%) and the epsilon bound under 0.5; moderate otherwise.
+
+    Both bounds are one-sided at the attack's `epsilon_confidence`: in a suite of k attacks
+    that is 1 - 0.05 / k, so that the worst reading over the suite holds at 95% (Bonferroni).
     """
+    conf = result.epsilon_confidence or SUITE_CONFIDENCE
+    tpr = result.tpr_at_fpr.get("0.01") or 0.0
+    caught = round(tpr * result.n_members)
+    lo_suite = clopper_pearson(caught, result.n_members, alpha=1 - conf, side="lower")[0]
     ci = result.tpr_at_fpr_ci.get("0.01")
     lo = ci.ci_low if ci is not None and ci.ci_low is not None else 0.0
     hi = ci.ci_high if ci is not None and ci.ci_high is not None else 0.0
     eps = result.epsilon_lower_bound or 0.0
-    tpr = result.tpr_at_fpr.get("0.01") or 0.0
-    if lo >= 0.10 or eps >= 2.0:
+    if lo_suite >= 0.10 or eps >= 2.0:
         risk = "high"
-    elif lo < 0.03 and eps < 0.5:
+    elif lo_suite < 0.03 and eps < 0.5:
         risk = "low"
     else:
         risk = "moderate"
+    level = (
+        "95% confidence"
+        if abs(conf - SUITE_CONFIDENCE) < 1e-9
+        else f"{conf:.1%} confidence, so that the largest over the suite holds at 95%"
+    )
     words = (
         f"{risk} membership risk: at a 1% false-positive rate the {result.name} attack "
         f"identifies {tpr:.1%} of members (95% CI {lo:.1%}-{hi:.1%}; random guessing: 1%), "
-        f"AUC {result.auc:.3f}; empirical epsilon >= {eps:.2f} at 95% confidence "
+        f"AUC {result.auc:.3f}; empirical epsilon >= {eps:.2f} at {level} "
         f"({result.n_members} members, {result.n_nonmembers} non-members)"
     )
     return risk, words
@@ -447,14 +467,16 @@ def evaluate_scores(
     reference_seconds: float | None = None,
     seconds: float = 0.0,
     notes: Sequence[str] = (),
+    confidence: float = SUITE_CONFIDENCE,
 ) -> AttackResult:
     """All the figures of one attack's scores, as evidence.
 
     Exposure per protected group uses the fairness engine's groups: `bins` and
-    `quantile_bins` as in `MembershipOptions`.
+    `quantile_bins` as in `MembershipOptions`. `confidence` is the level of this attack's
+    epsilon bound (and of the TPR bound the risk reading uses).
     """
     s = summarise_roc(is_member, scores, fprs=FPRS)
-    eps = epsilon_lower_bound(is_member, scores, seed=seed, delta=delta)
+    eps = epsilon_lower_bound(is_member, scores, seed=seed, delta=delta, confidence=confidence)
     slices = (
         _slices(
             frame,
@@ -735,6 +757,14 @@ def run_membership(
         rmia_a=opts.rmia_a,
     )
     eval_frame = frame.iloc[eval_rows].reset_index(drop=True)
+    # Bonferroni over the attacks run: the largest epsilon bound (and the worst risk reading)
+    # of the suite then holds at SUITE_CONFIDENCE, not just each attack's on its own.
+    confidence = 1 - (1 - SUITE_CONFIDENCE) / len(names)
+    if len(names) > 1:
+        notes.append(
+            f"Each attack's epsilon bound is at {confidence:.2%} confidence so that the largest "
+            f"of the {len(names)} holds at {SUITE_CONFIDENCE:.0%} (Bonferroni)."
+        )
     results: list[AttackResult] = []
     for name in progress.track(names, total=len(names), description="Membership attacks"):
         cls = MEMBERSHIP_ATTACKS[name]
@@ -771,6 +801,7 @@ def run_membership(
                 reference_seconds=ref_seconds,
                 seconds=time.perf_counter() - start + (ref_seconds or 0.0),
                 notes=attack_notes,
+                confidence=confidence,
             )
         )
     notes.append(

@@ -133,8 +133,15 @@ def empirical_epsilon(ctx: CheckContext, p: NoOptions, t: EpsilonThresholds) -> 
             "No empirical epsilon in the evidence: " + RUN_HINT.format("membership") + ".",
             measured,
         )
-    name, eps, conf = max(bounds, key=lambda b: b[1])
-    level = f" at {pct(conf, 0)} confidence" if conf else ""
+    name, eps, _ = max(bounds, key=lambda b: b[1])
+    levels = [c for _, _, c in bounds if isinstance(c, int | float)]
+    level = ""
+    if len(levels) == len(bounds) == 1:
+        level = f" at {pct(levels[0], 0)} confidence"
+    elif len(levels) == len(bounds):
+        # the largest of several bounds: what holds jointly is 1 - the sum of their errors
+        joint = max(0.0, 1.0 - sum(1.0 - c for c in levels))
+        level = f" at {pct(joint, 0)} confidence over the {len(bounds)} attacks"
     measured["max"] = eps
     if eps > t.max_epsilon_lower_bound:
         return Outcome(

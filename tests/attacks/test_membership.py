@@ -265,3 +265,41 @@ def test_exposure_of_a_numeric_attribute_is_per_bin_not_per_value() -> None:
         "loss", is_member, scores, seed=0, frame=small, protected=["age"], bins={}
     )
     assert len(per_value.slices) == 12
+
+
+def test_suite_bounds_hold_jointly(
+    forest_outcome: Any,
+    forest_target: ModelHandle,
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """Six attacks: each bound at 1 - 0.05/6, so the largest holds at 95% (Bonferroni);
+    one attack alone: at 95%. The wider level gives a smaller (never larger) bound."""
+    import policies
+    from compliance.assessment import Assessment, ModelInfo, Provenance
+    from compliance.evidence.privacy import PrivacySection
+
+    results = _by_name(forest_outcome)
+    for r in results.values():
+        assert r.epsilon_confidence == pytest.approx(1 - 0.05 / 6)
+    assert any("largest of the 6 holds at 95% (Bonferroni)" in n for n in forest_outcome.notes)
+    members, population = adult_small
+    alone = run_membership(
+        forest_target, members, population, target="income", options=FAST, attacks=["rmia"]
+    )
+    (single,) = alone.results
+    assert single.epsilon_confidence == pytest.approx(0.95)
+    assert single.tpr_at_fpr == results["rmia"].tpr_at_fpr  # same scores, same seed
+    assert (single.epsilon_lower_bound or 0) >= (results["rmia"].epsilon_lower_bound or 0)
+    section = PrivacySection(membership=list(results.values()))
+    assessment = Assessment(
+        created_at="2026-11-29T00:00:00+00:00",
+        provenance=Provenance(
+            tool_version="0", python="3.11", platform="test", packages={}, seed=0, command=[]
+        ),
+        inputs=[],
+        model=ModelInfo(kind="predictions", description="test", task="binary"),
+        privacy=section,
+    )
+    evaluated = policies.evaluate(assessment, [policies.load_pack("privacy")])
+    p2 = next(f for f in evaluated.findings if f.check == "P2")
+    assert "at 95% confidence over the 6 attacks" in p2.message
