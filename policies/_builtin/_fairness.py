@@ -112,9 +112,13 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
         if outside:
             failing.append(dict(d.slice))
             against = "" if is_overall else f" against {slice_name(d.reference)}"  # type: ignore[arg-type]
+            # the rate rests on its denominator (e.g. a TPR on the slice's actual positives)
+            den = d.n_denominator
+            shown = den is not None and n is not None and den != n and n >= mc
+            rests = f", {size(den, mc)} in the rate's base" if shown else ""
             fail_text.append(
                 f"{slice_name(d.slice)}{against} ({num(diff.value, 2)}, CI {num(diff.ci_low, 2)} "
-                f"to {num(diff.ci_high, 2)}, {n_text(n, mc)})"
+                f"to {num(diff.ci_high, 2)}, {n_text(n, mc)}{rests})"
             )
         elif crosses:
             uncertain += 1

@@ -37,6 +37,9 @@ def test_f1_fails_the_slices_outside_threshold_and_passes_the_others(build: Any)
     assert f1.slices == [{"sex": "F"}]
     assert f1.threshold == {"max_difference": 0.10, "min_ratio": None}
     assert "sex=F" in f1.message and "0.1" in f1.message
+    # the TPR rests on sex=F's 350 actual positives, not on its 1,000 rows: both are said
+    female = next(r for r in fairness.slices if r.attributes == {"sex": "F"})
+    assert female.n != 350 and f"n={female.n}, 350 in the rate's base" in f1.message
 
 
 def test_f1_pass_and_warn_depend_on_the_interval(build: Any) -> None:
