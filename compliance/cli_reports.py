@@ -108,17 +108,27 @@ def register(app: typer.Typer) -> None:
             typer.Option("--data-dir", help="Directory holding the input files to hash."),
         ] = None,
     ) -> None:
-        """Check signatures, whole-file coverage, trust and input hashes; exit 0 if all hold."""
+        """Check signatures, whole-file coverage, trust and input hashes.
+
+        Exit 0 only when every check holds and the signer chains to --trust-root; without
+        --trust-root only integrity can be shown, so the exit code is 1.
+        """
         from reports import verify_report
 
         result = verify_report(report_pdf, trust_root=trust_root, data_dir=data_dir)
         for line in result.lines():
             typer.echo(line)
-        if result.ok:
-            typer.echo(f"VERIFIED: {report_pdf}")
-            return
-        typer.echo(f"NOT VERIFIED: {len(result.failed())} check(s) failed", err=True)
-        raise typer.Exit(1)
+        if not result.ok:
+            typer.echo(f"NOT VERIFIED: {len(result.failed())} check(s) failed", err=True)
+            raise typer.Exit(1)
+        if not result.signer_trusted:
+            typer.echo(
+                "INTEGRITY ONLY: the signature is intact, but the signer was not checked "
+                "against a trusted root (pass --trust-root CERT.pem)",
+                err=True,
+            )
+            raise typer.Exit(1)
+        typer.echo(f"VERIFIED: {report_pdf}")
 
     @app.command()
     @handle_errors

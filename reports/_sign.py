@@ -41,10 +41,13 @@ def pyhanko_signer(key: SigningKey) -> SimpleSigner:
         asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
         for c in (key.cert, *key.chain)
     ]
+    # pyHanko embeds the signing certificate itself; a second copy from the registry would
+    # sit in the signature unsigned, and edits to it would go unnoticed by verification
+    others = [c for c in certs[1:] if c.dump() != certs[0].dump()]
     return SimpleSigner(
         signing_cert=certs[0],
         signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
-        cert_registry=SimpleCertificateStore.from_certs(certs),  # type: ignore[no-untyped-call]
+        cert_registry=SimpleCertificateStore.from_certs(others),  # type: ignore[no-untyped-call]
     )
 
 

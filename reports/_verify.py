@@ -54,6 +54,11 @@ class VerificationResult:
     def ok(self) -> bool:
         return bool(self.checks) and all(c.status != "fail" for c in self.checks)
 
+    @property
+    def signer_trusted(self) -> bool:
+        """True when the signer was checked against a trust root and chains to it."""
+        return any(c.name == "trust" and c.status == "ok" for c in self.checks)
+
     def failed(self) -> list[Check]:
         return [c for c in self.checks if c.status == "fail"]
 
@@ -139,6 +144,41 @@ def report_signer_pem(pdf: bytes) -> bytes | None:
     return bytes(pem.armor("CERTIFICATE", sigs[-1].signer_cert.dump()))
 
 
+_PARSER_PACKAGES = frozenset({"asn1crypto", "pyhanko", "pyhanko_certvalidator"})
+
+
+def _raised_by_parser(exc: BaseException) -> bool:
+    """True when `exc` was raised inside pyHanko or asn1crypto, i.e. they could not read the
+    file's data; an error raised in this project's code is a bug and must not be hidden."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", ""))
+    return module.split(".")[0] in _PARSER_PACKAGES
+
+
+def _reason(exc: BaseException, limit: int = 160) -> str:
+    """The exception as one short line (asn1crypto messages can hold huge numbers)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _nonzero_padding(sig: Any) -> int:
+    """How many bytes after the DER-encoded CMS in /Contents are not zero.
+
+    The placeholder is padded with zeros; the padding is neither signed nor part of the
+    CMS structure, so a change there is only caught by this check.
+    """
+    from asn1crypto import parser
+
+    contents: bytes = sig.pkcs7_content
+    _, _, _, header, body, trailer = parser.parse(contents, strict=False)
+    der_length = len(header) + len(body) + len(trailer)
+    return sum(1 for b in contents[der_length:] if b != 0)
+
+
 def _pdfa_part(reader: Any) -> str | None:
     try:
         xmp = reader.root["/Metadata"].get_object().data.decode("utf-8", "replace")
@@ -159,8 +199,18 @@ def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
+    not_checked = Check("trust", "skip", "not checked: the signature is invalid")
     checks: list[Check] = []
-    sigs = list(reader.embedded_signatures)
+    try:
+        sigs = list(reader.embedded_signatures)
+    except Exception as exc:  # narrowed below to what the parsers raise on bad data
+        if not _raised_by_parser(exc):
+            raise
+        reason = _reason(exc)
+        return [
+            Check("signature", "fail", f"the signature cannot be read (corrupted): {reason}"),
+            not_checked,
+        ]
     if not sigs:
         return [Check("signatures", "fail", "the file carries no signature")]
     roots = [_load_cert(trust_root)] if trust_root is not None else []
@@ -170,9 +220,11 @@ def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
         vc = ValidationContext(trust_roots=roots, allow_fetching=False)
         try:
             status = validate_pdf_signature(sig, vc, ts_validation_context=vc)
-        except Exception as exc:  # a tampered file can break pyHanko in many ways
-            kind = "invalid" if isinstance(exc, SignatureValidationError) else type(exc).__name__
-            checks.append(Check(label, "fail", f"cannot be validated ({kind}: {exc})"))
+        except Exception as exc:  # narrowed below to what the parsers raise on bad data
+            if not _raised_by_parser(exc):
+                raise
+            kind = "invalid" if isinstance(exc, SignatureValidationError) else "corrupted"
+            checks.append(Check(label, "fail", f"cannot be validated ({kind}: {_reason(exc)})"))
             statuses.append(None)
             continue
         statuses.append(status)
@@ -193,6 +245,14 @@ def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
             when = status.signer_reported_dt
             stamp = f", signed {when:%Y-%m-%d %H:%M UTC}" if when else ""
             checks.append(Check(label, "ok", f"intact and valid, by {signer}{stamp}"))
+        if _nonzero_padding(sig):
+            checks.append(
+                Check(
+                    f"signature {i} padding",
+                    "fail",
+                    "the zero padding after the signature in /Contents was changed after signing",
+                )
+            )
         if status.timestamp_validity is not None:
             ts = status.timestamp_validity
             ts_ok = ts.intact and ts.valid
@@ -205,6 +265,7 @@ def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
                 )
             )
     last = statuses[-1]
+    last_ok = last is not None and last.intact and last.valid
     if last is not None:
         if last.coverage == SignatureCoverageLevel.ENTIRE_FILE:
             checks.append(Check("coverage", "ok", "the last signature covers the entire file"))
@@ -217,11 +278,14 @@ def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
                     "after signing (an incremental update could replace what is shown or attached)",
                 )
             )
-    if trust_root is None:
+    if not last_ok:
+        # pyHanko reports an invalid signature as untrusted; that is not a verdict on the signer
+        checks.append(not_checked)
+    elif trust_root is None:
         checks.append(
             Check("trust", "skip", "not checked; give --trust-root CERT to check the signer")
         )
-    elif last is not None:
+    else:
         root_name = roots[0].subject.human_friendly
         if last.trusted:
             checks.append(
@@ -231,7 +295,7 @@ def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
             checks.append(
                 Check("trust", "fail", f"the signer does not chain to the trusted root {root_name}")
             )
-    if last is not None:
+    if last_ok:
         from reports._keys import is_self_signed
 
         try:

@@ -104,3 +104,16 @@ def test_timestamped_signature_b_t(
     checked = verify_report(out)
     assert checked.ok, checked.lines()
     assert any(c.name == "timestamp 1" and c.status == "ok" for c in checked.checks)
+
+
+def test_the_signer_certificate_is_embedded_once(signed_report: Path) -> None:
+    """A second, unsigned copy of the signer's certificate in the CMS would let its bytes be
+    edited without verification noticing (found by flipping every signature byte)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    with signed_report.open("rb") as fh:
+        (sig,) = PdfFileReader(fh).embedded_signatures
+        signed_data = sig.signed_data
+        signer = sig.signer_cert
+        copies = [c for c in signed_data["certificates"] if c.chosen.dump() == signer.dump()]
+    assert len(copies) == 1

@@ -6,6 +6,7 @@ import shutil
 from io import BytesIO
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from compliance.cli import app
@@ -127,3 +128,103 @@ def test_bad_arguments_exit_2(signed_report: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["verify", str(signed_report), "--trust-root", str(bad_root)])
     assert result.exit_code == 2
     assert "trust-root" in result.output
+
+
+def _contents_hex(data: bytes) -> tuple[int, int]:
+    """Start and end offsets of the hex digits of the last signature's /Contents <...>."""
+    start = data.rindex(b"/Contents <") + len(b"/Contents <")
+    return start, data.index(b">", start)
+
+
+def _with_hex_digit_changed(src: Path, pos: int, out: Path) -> Path:
+    data = bytearray(src.read_bytes())
+    data[pos] = ord("1") if data[pos] != ord("1") else ord("2")
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_corrupted_signature_der_fails_without_a_traceback(
+    signed_report: Path, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    start, _ = _contents_hex(signed_report.read_bytes())
+    # "30 82 LL LL ...": a changed length digit makes the CMS structure unreadable
+    bad = _with_hex_digit_changed(signed_report, start + 4, tmp_path / "corrupt.pdf")
+    result = verify_report(bad)
+    assert [c.name for c in result.failed()] == ["signature"]
+    _, cert = key_files
+    cli = runner.invoke(app, ["verify", str(bad), "--trust-root", str(cert)])
+    assert cli.exit_code == 1, cli.output
+    assert isinstance(cli.exception, SystemExit)  # not a parser exception escaping
+    lines = cli.output.splitlines()
+    assert _failed(lines) == [
+        next(x for x in lines if x.startswith("FAIL signature: the signature cannot be read"))
+    ]
+    assert "(corrupted): Insufficient data" in _failed(lines)[0]
+    assert "SKIP trust: not checked: the signature is invalid" in lines
+    assert "NOT VERIFIED: 1 check(s) failed" in lines
+    assert "Traceback" not in cli.output
+
+
+def test_error_outside_the_parsers_is_not_hidden(
+    signed_report: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyhanko.sign.validation
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug, not a corrupted file")
+
+    monkeypatch.setattr(pyhanko.sign.validation, "validate_pdf_signature", broken)
+    with pytest.raises(KeyError, match="a bug"):
+        verify_report(signed_report)
+
+
+def test_changed_signature_padding_fails(
+    signed_report: Path, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    start, end = _contents_hex(signed_report.read_bytes())
+    digits = signed_report.read_bytes()[start:end]
+    assert digits.endswith(b"0" * 64)  # the placeholder is padded with zeros
+    bad = _with_hex_digit_changed(signed_report, end - 10, tmp_path / "padding.pdf")
+    _, cert = key_files
+    cli = runner.invoke(app, ["verify", str(bad), "--trust-root", str(cert)])
+    assert cli.exit_code == 1, cli.output
+    lines = cli.output.splitlines()
+    assert _failed(lines) == [
+        "FAIL signature 1 padding: the zero padding after the signature in /Contents was "
+        "changed after signing"
+    ]
+    # the CMS signature itself is untouched: only the padding check catches this
+    assert any(x.startswith("OK   signature 1 of 1") for x in lines)
+
+
+def test_tampered_file_does_not_blame_the_trust_root(
+    signed_report: Path, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data = bytearray(signed_report.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    bad = tmp_path / "flipped.pdf"
+    bad.write_bytes(bytes(data))
+    _, cert = key_files  # the real signer's certificate
+    cli = runner.invoke(app, ["verify", str(bad), "--trust-root", str(cert)])
+    assert cli.exit_code == 1, cli.output
+    lines = cli.output.splitlines()
+    failed = _failed(lines)
+    assert len(failed) == 1
+    assert failed[0].startswith("FAIL signature 1 of 1") and "NOT intact" in failed[0]
+    assert "SKIP trust: not checked: the signature is invalid" in lines
+    assert not any(x.startswith("OK   signer:") for x in lines)
+
+
+def test_without_trust_root_only_integrity_is_shown_and_exit_is_1(signed_report: Path) -> None:
+    result = verify_report(signed_report)
+    assert result.ok and not result.signer_trusted
+    cli = runner.invoke(app, ["verify", str(signed_report)])
+    assert cli.exit_code == 1, cli.output
+    lines = cli.output.splitlines()
+    assert not _failed(lines)
+    assert "SKIP trust: not checked; give --trust-root CERT to check the signer" in lines
+    assert lines[-1] == (
+        "INTEGRITY ONLY: the signature is intact, but the signer was not checked against a "
+        "trusted root (pass --trust-root CERT.pem)"
+    )
+    assert not any(x.startswith(("VERIFIED", "NOT VERIFIED")) for x in lines)
