@@ -20,14 +20,18 @@ from compliance.evidence.fairness import Disparity, FairnessSection, SliceResult
 from reports import _charts
 from reports._format import (
     PERCENT_METRICS,
+    Suppression,
     count_cell,
     count_text,
-    displayable,
     estimate_parts,
     estimate_text,
+    exposure_shown,
+    exposure_suppression,
+    fairness_suppression,
     group_text,
     metric_label,
     number,
+    slice_key,
     value_text,
 )
 
@@ -89,7 +93,7 @@ def _dims(fairness: FairnessSection) -> list[tuple[str, ...]]:
 
 
 def _slice_key(attrs: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(attrs.items()))
+    return slice_key(attrs)
 
 
 def _est(s: SliceResult, metric: str) -> Estimate | None:
@@ -99,10 +103,6 @@ def _est(s: SliceResult, metric: str) -> Estimate | None:
 def _value(s: SliceResult, metric: str) -> float | None:
     e = s.metrics.get(metric)
     return None if e is None else e.value
-
-
-def _shown(s: SliceResult, metric: str, min_cell: int) -> bool:
-    return s.status == "ok" and displayable(metric, s.counts, s.n, min_cell)
 
 
 def _population_phrase(metric: str, fairness: FairnessSection) -> str:
@@ -152,17 +152,27 @@ def _p_text(d: Disparity, fairness: FairnessSection) -> str:
 
 
 def disparity_sentence(
-    d: Disparity, fairness: FairnessSection, by_key: Mapping[Any, SliceResult]
+    d: Disparity,
+    fairness: FairnessSection,
+    by_key: Mapping[Any, SliceResult],
+    supp: Suppression | None = None,
 ) -> str | None:
-    """The plain-words statement of one disparity, or None when it cannot be printed safely."""
+    """The plain-words statement of one disparity, or None when it cannot be printed safely.
+
+    Both rates must be printable under `supp` (the fairness suppression); the number of
+    people it names is then the rate's denominator, which the printed counts give anyway.
+    """
+    supp = fairness_suppression(fairness) if supp is None else supp
     s = by_key.get(_slice_key(d.slice))
-    if s is None or not _shown(s, d.metric, fairness.min_cell):
+    if s is None or not supp.shown(s, d.metric):
         return None
     if isinstance(d.reference, str):
         ref, ref_name = fairness.overall, "the whole population"
+        if not supp.shown(ref, d.metric):
+            return None
     else:
         ref_found = by_key.get(_slice_key(d.reference))
-        if ref_found is None or not _shown(ref_found, d.metric, fairness.min_cell):
+        if ref_found is None or not supp.shown(ref_found, d.metric):
             return None
         ref = ref_found
         chosen = all(a in fairness.reference for a in d.reference)
@@ -213,6 +223,7 @@ def disparity_sentence(
 
 def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict[str, Any]:
     min_cell = fairness.min_cell
+    supp = fairness_suppression(fairness)
     by_key = {_slice_key(s.attributes): s for s in fairness.slices}
     primary = fairness.primary_metric or "selection_rate"
     focus = [primary] if primary == "selection_rate" else ["selection_rate", primary]
@@ -230,7 +241,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
 
     statements = []
     for d in sorted(candidates, key=rank):
-        sentence = disparity_sentence(d, fairness, by_key)
+        sentence = disparity_sentence(d, fairness, by_key, supp)
         if sentence is None:
             continue
         statements.append(
@@ -263,19 +274,20 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
             for m in table_metrics:
                 if s.status != "ok":
                     cells.append(("insufficient data", ""))
-                elif not _shown(s, m, min_cell):
+                elif not supp.shown(s, m):
                     cells.append(("suppressed", ""))
                 else:
                     cells.append(estimate_parts(m, _est(s, m)))
+            key = _slice_key(s.attributes)
             counts = (
-                [count_cell(s.counts.get(c), min_cell) for c in ("tp", "fp", "fn", "tn")]
+                [supp.cell(key, c, s.counts.get(c)) for c in ("tp", "fp", "fn", "tn")]
                 if s.counts and fairness.task == "binary"
                 else []
             )
             rows.append(
                 {
                     "group": " · ".join(f"{v}" for v in (s.attributes[a] for a in dim)),
-                    "n": count_cell(s.n, min_cell),
+                    "n": supp.cell(key, "n", s.n),
                     "status": "ok" if s.status == "ok" else "insufficient data",
                     "cells": cells,
                     "counts": counts,
@@ -284,13 +296,13 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
             )
         chart = None
         chart_metrics = focus
-        plottable = [s for s in slices if _shown(s, chart_metrics[-1], min_cell)]
+        plottable = [s for s in slices if supp.shown(s, chart_metrics[-1])]
         # Charts for each attribute alone; intersections are tables (and in the pack's CSV).
         wanted = charts and len(dim) == 1 and fairness.task == "binary"
         if wanted and 1 <= len(plottable) <= 24:
             made: list[dict[str, str]] = []
             for m in chart_metrics:
-                pts = [s for s in slices if _shown(s, m, min_cell) and _value(s, m) is not None]
+                pts = [s for s in slices if supp.shown(s, m) and _value(s, m) is not None]
                 if not pts:
                     continue
                 best = max(v for v in (_value(s, m) for s in pts) if v is not None)
@@ -332,7 +344,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
                 "name": " × ".join(dim),
                 "rows": rows,
                 "charts": chart or [],
-                "hidden": sum(1 for s in slices if not _shown(s, chart_metrics[-1], min_cell)),
+                "hidden": sum(1 for s in slices if not supp.shown(s, chart_metrics[-1])),
             }
         )
     aggregates = [
@@ -341,7 +353,9 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
             "dimension": " × ".join(a.dimension),
             "value": estimate_text(
                 "ratio" if "ratio" in a.name else "x", a.value, ci_level=fairness.ci_level
-            ),
+            )
+            if supp.aggregate_shown(fairness, a)
+            else supp.aggregate_note(),
         }
         for a in fairness.aggregates
         if len(a.dimension) == 1  # intersections: in the pack's aggregates.csv
@@ -368,7 +382,9 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
         "overall_metrics": [
             {
                 "name": metric_label(m),
-                "value": estimate_text(m, _est(whole, m), ci_level=fairness.ci_level),
+                "value": estimate_text(m, _est(whole, m), ci_level=fairness.ci_level)
+                if supp.shown(whole, m)
+                else "suppressed",
             }
             for m in table_metrics
         ],
@@ -436,21 +452,34 @@ def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
             if e is not None and e.ci_low is not None and e.ci_high is not None:
                 txt += f" (95% CI {e.ci_low * 100:.1f}–{e.ci_high * 100:.1f}%)"
             at[label] = txt
+        exposure = exposure_suppression(a, min_cell)
         judged = [
             x for x in a.slices if not getattr(x, "insufficient", False) and x.auc is not None
         ]
-        judged.sort(key=lambda x: -(x.tpr_at_fpr.get("0.01") or 0.0))
+        # Ranked by the share found where it is printed; the groups whose share is hidden
+        # follow by name, so that a row's place gives no hidden share away.
+        judged.sort(
+            key=lambda x: (
+                (0, -(x.tpr_at_fpr.get("0.01") or 0.0), "")
+                if exposure_shown(exposure, x.attributes)
+                else (1, 0.0, group_text(x.attributes))
+            )
+        )
         slices = [
             {
                 "group": group_text(s.attributes),
-                "members": count_cell(s.n_members, min_cell),
-                "nonmembers": count_cell(s.n_nonmembers, min_cell),
+                "members": exposure.cell(slice_key(s.attributes), "members", s.n_members),
+                "nonmembers": exposure.cell(slice_key(s.attributes), "nonmembers", s.n_nonmembers),
                 "auc": "insufficient data"
                 if getattr(s, "insufficient", False) or s.auc is None
                 else f"{s.auc:.3f}",
                 "tpr1": "—"
                 if getattr(s, "insufficient", False)
-                else _pct(s.tpr_at_fpr.get("0.01")),
+                else (
+                    _pct(s.tpr_at_fpr.get("0.01"))
+                    if exposure_shown(exposure, s.attributes)
+                    else "suppressed"
+                ),
             }
             for s in judged[:MAX_EXPOSURE_ROWS]
         ]
@@ -558,8 +587,38 @@ def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
         "inversion": inversion,
         "dp": dp,
         "target_accuracy": None if target_acc is None else _pct(target_acc),
-        "notes": list(getattr(privacy, "notes", []) or []),
+        "notes": _privacy_notes(privacy),
     }
+
+
+_NAMED_SUBJECTS = ("Attribute inference", "DP reference", "Model inversion", "Membership inference")
+"""How the privacy notes that name the attack they are about begin."""
+
+
+def _privacy_notes(privacy: Any) -> list[str]:
+    """The privacy section's notes, each naming the attack it is about.
+
+    They come as one list, membership inference's first, and the report prints them at the
+    end of the section, under attribute inference: 'Evaluated on 8132 members sampled
+    from ...' then reads as if it were about the attribute inference just above ('Inferring
+    'sex' of 5000 training records'). A note that begins with its subject is kept as it
+    is; when a membership attack ran, the others are membership inference's (its run is
+    the only other source of section notes) and begin with 'Membership inference: '.
+    """
+    notes = [str(n) for n in getattr(privacy, "notes", []) or []]
+    if not getattr(privacy, "membership", None):
+        return notes
+    return [
+        n if n.startswith(_NAMED_SUBJECTS) else f"Membership inference: {_lower_first(n)}"
+        for n in notes
+    ]
+
+
+def _lower_first(text: str) -> str:
+    """'Evaluated on …' → 'evaluated on …'; 'ROC …' and 'DP …' stay (an acronym)."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def _advantage_text(e: Estimate) -> str:
@@ -606,7 +665,9 @@ def _kv(d: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _finding_chart(f: Any, fairness: FairnessSection | None) -> dict[str, str] | None:
+def _finding_chart(
+    f: Any, fairness: FairnessSection | None, supp: Suppression | None = None
+) -> dict[str, str] | None:
     """A chart of the groups a finding names, on the metric it measured, with intervals."""
     if fairness is None or not f.slices:
         return None
@@ -616,16 +677,17 @@ def _finding_chart(f: Any, fairness: FairnessSection | None) -> dict[str, str] |
         metric = "selection_rate"
     if metric is None or metric not in fairness.overall.metrics:
         return None
+    supp = fairness_suppression(fairness) if supp is None else supp
     by_key = {_slice_key(s.attributes): s for s in fairness.slices}
     rows = []
     for attrs in f.slices[:14]:
         s = by_key.get(_slice_key(attrs))
-        if s is None or not _shown(s, metric, fairness.min_cell) or _value(s, metric) is None:
+        if s is None or not supp.shown(s, metric) or _value(s, metric) is None:
             continue
         e = s.metrics[metric]
         rows.append(
             _charts.Interval(
-                label=f"{group_text(attrs)} (n={s.n:,})",
+                label=f"{group_text(attrs)} (n={supp.cell(_slice_key(s.attributes), 'n', s.n)})",
                 value=float(e.value),  # type: ignore[arg-type]
                 low=e.ci_low,
                 high=e.ci_high,
@@ -693,8 +755,9 @@ def _policy_context(policy: Any, fairness: FairnessSection | None) -> dict[str, 
     findings = list(policy.findings)
     principles: dict[str, list[dict[str, Any]]] = {}
     charts_left = MAX_FINDING_CHARTS
+    supp = fairness_suppression(fairness) if fairness is not None else None
     for f in findings:
-        chart = _finding_chart(f, fairness) if charts_left > 0 else None
+        chart = _finding_chart(f, fairness, supp) if charts_left > 0 else None
         charts_left -= chart is not None
         principles.setdefault(f.principle, []).append(
             {

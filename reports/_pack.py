@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 from compliance.assessment import Assessment
 from compliance.errors import InputError
 from compliance.metrics import CELLS
-from reports._format import displayable, group_text
+from reports._format import (
+    exposure_shown,
+    exposure_suppression,
+    fairness_suppression,
+    group_text,
+    slice_key,
+)
 
 if TYPE_CHECKING:
     from pyhanko.sign.timestamps.api import TimeStamper
@@ -60,20 +66,17 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _n(n: int | None, min_cell: int) -> str:
-    """A count for a CSV: the plain integer, or '<10' under the minimum cell size."""
-    return "" if n is None else (f"<{min_cell}" if n < min_cell else str(n))
-
-
 def _f(v: float | None) -> str:
     return "" if v is None else f"{v:.6g}"
 
 
 def _fairness_tables(assessment: Assessment) -> dict[str, bytes]:
+    """slices.csv, disparities.csv and aggregates.csv, hiding what the report hides
+    (`fairness_suppression`): the same counts, rates, comparisons and aggregates."""
     fairness = assessment.fairness
     if fairness is None:
         return {}
-    mc = fairness.min_cell
+    supp = fairness_suppression(fairness)
     metrics = [m for m in fairness.overall.metrics if m != "count"]
     header = ["slice", *fairness.protected, "n", "status"]
     for m in metrics:
@@ -83,22 +86,31 @@ def _fairness_tables(assessment: Assessment) -> dict[str, bytes]:
         header += list(CELLS)
     rows = []
     for s in [fairness.overall, *fairness.slices]:
+        key = slice_key(s.attributes)
         row: list[Any] = [group_text(s.attributes) if s.attributes else "overall"]
         row += [s.attributes.get(a, "") for a in fairness.protected]
-        row += [_n(s.n, mc), s.status]
+        row += [supp.csv(key, "n", s.n), s.status]
         for m in metrics:
             e = s.metrics.get(m)
-            ok = s.status == "ok" and displayable(m, s.counts, s.n, mc) and e is not None
+            ok = supp.shown(s, m) and e is not None
             row += [_f(e.value), _f(e.ci_low), _f(e.ci_high)] if ok and e else ["", "", ""]
         if has_counts:
-            row += [_n(s.counts.get(c), mc) for c in CELLS]
+            row += [supp.csv(key, c, s.counts.get(c)) for c in CELLS]
         rows.append(row)
     out = {"tables/slices.csv": _csv(header, rows)}
-    shown = {tuple(sorted(s.attributes.items())): s for s in fairness.slices if s.status == "ok"}
+    by_key = {slice_key(s.attributes): s for s in fairness.slices}
     drows = []
     for d in fairness.disparities:
-        found = shown.get(tuple(sorted(d.slice.items())))
-        if found is None or not displayable(d.metric, found.counts, found.n, mc):
+        found = by_key.get(slice_key(d.slice))
+        ref = (
+            fairness.overall if isinstance(d.reference, str) else by_key.get(slice_key(d.reference))
+        )
+        # a difference or ratio with a hidden rate on either side would give that rate back
+        if (
+            found is None
+            or ref is None
+            or not (supp.shown(found, d.metric) and supp.shown(ref, d.metric))
+        ):
             continue
         drows.append(
             [
@@ -127,18 +139,15 @@ def _fairness_tables(assessment: Assessment) -> dict[str, bytes]:
         ],
         drows,
     )  # fmt: skip
+    arows = []
+    for a in fairness.aggregates:
+        if supp.aggregate_shown(fairness, a):
+            figures = [_f(a.value.value), _f(a.value.ci_low), _f(a.value.ci_high), ""]
+        else:
+            figures = ["", "", "", supp.aggregate_note()]
+        arows.append([a.name, " × ".join(a.dimension), *figures])
     out["tables/aggregates.csv"] = _csv(
-        ["name", "dimension", "value", "ci_low", "ci_high"],
-        [
-            [
-                a.name,
-                " × ".join(a.dimension),
-                _f(a.value.value),
-                _f(a.value.ci_low),
-                _f(a.value.ci_high),
-            ]
-            for a in fairness.aggregates
-        ],
+        ["name", "dimension", "value", "ci_low", "ci_high", "note"], arows
     )
     return out
 
@@ -275,20 +284,26 @@ def _privacy_tables(assessment: Assessment) -> dict[str, bytes]:
                 for a in privacy.membership
             ],
         )
+        # Each attack's groups by name, not by the share found, so that a row's place gives
+        # no hidden share away (`exposure_suppression` says which are hidden).
+        srows = []
+        for a in privacy.membership:
+            exposure = exposure_suppression(a, mc)
+            for s in sorted(a.slices, key=lambda x: slice_key(x.attributes)):
+                key = slice_key(s.attributes)
+                shown = exposure_shown(exposure, s.attributes)
+                srows.append(
+                    [
+                        a.name,
+                        group_text(s.attributes),
+                        exposure.csv(key, "members", s.n_members),
+                        exposure.csv(key, "nonmembers", s.n_nonmembers),
+                        _f(s.auc),
+                        _f(s.tpr_at_fpr.get("0.01")) if shown else "",
+                    ]
+                )
         out["tables/membership_slices.csv"] = _csv(
-            ["attack", "group", "n_members", "n_nonmembers", "auc", "tpr_at_1pct_fpr"],
-            [
-                [
-                    a.name,
-                    group_text(s.attributes),
-                    _n(s.n_members, mc),
-                    _n(s.n_nonmembers, mc),
-                    _f(s.auc),
-                    _f(s.tpr_at_fpr.get("0.01")),
-                ]
-                for a in privacy.membership
-                for s in a.slices
-            ],
+            ["attack", "group", "n_members", "n_nonmembers", "auc", "tpr_at_1pct_fpr"], srows
         )
     attribute = getattr(privacy, "attribute", []) or []
     if attribute:
@@ -440,7 +455,9 @@ def _readme(self_signed: bool) -> bytes:
         "",
         "report.pdf          the signed report (PDF/A-3b, assessment.json attached)",
         "assessment.json     the complete evidence, machine-readable",
-        "tables/             CSV tables (counts under the minimum cell size are suppressed)",
+        "tables/             CSV tables: a count under the minimum cell size reads '<' and that",
+        "                    size ('<10'); one hidden so that such a count cannot be worked",
+        "                    out by subtraction reads 'suppressed'",
         "attestations/       the filled attestations, when any were given",
         "signer-cert.pem     the certificate of the key that signed the manifest (and the report,",
         "                    unless report-signer-cert.pem holds the report signer's)",

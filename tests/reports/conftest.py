@@ -141,6 +141,161 @@ def make_fairness() -> FairnessSection:
     )
 
 
+# The demo's counts (census income; sex, race and age to depth 2), (tn, fp, fn, tp) of each
+# slice: many cells under 10, and groups that add up to their parents as real slices do.
+ADULT_OVERALL = (11647, 788, 1378, 2468)
+ADULT_SLICES: list[tuple[dict[str, str], int, int, int, int]] = [
+    ({"sex": "Female"}, 4729, 102, 248, 342),
+    ({"sex": "Male"}, 6918, 686, 1130, 2126),
+    ({"race": "Amer-Indian-Eskimo"}, 138, 2, 8, 11),
+    ({"race": "Asian-Pac-Islander"}, 311, 36, 46, 87),
+    ({"race": "Black"}, 1349, 33, 79, 100),
+    ({"race": "Other"}, 109, 1, 11, 14),
+    ({"race": "White"}, 9740, 716, 1234, 2256),
+    ({"age": "< 25"}, 2830, 0, 21, 11),
+    ({"age": "25 to < 40"}, 4621, 282, 580, 775),
+    ({"age": "40 to < 60"}, 3182, 442, 633, 1493),
+    ({"age": ">= 60"}, 1014, 64, 144, 189),
+    ({"sex": "Female", "race": "Amer-Indian-Eskimo"}, 63, 0, 3, 0),
+    ({"sex": "Female", "race": "Asian-Pac-Islander"}, 135, 10, 11, 15),
+    ({"sex": "Female", "race": "Black"}, 702, 9, 20, 22),
+    ({"sex": "Female", "race": "Other"}, 40, 1, 0, 5),
+    ({"sex": "Female", "race": "White"}, 3789, 82, 214, 300),
+    ({"sex": "Male", "race": "Amer-Indian-Eskimo"}, 75, 2, 5, 11),
+    ({"sex": "Male", "race": "Asian-Pac-Islander"}, 176, 26, 35, 72),
+    ({"sex": "Male", "race": "Black"}, 647, 24, 59, 78),
+    ({"sex": "Male", "race": "Other"}, 69, 0, 11, 9),
+    ({"sex": "Male", "race": "White"}, 5951, 634, 1020, 1956),
+    ({"sex": "Female", "age": "< 25"}, 1302, 0, 6, 3),
+    ({"sex": "Female", "age": "25 to < 40"}, 1685, 42, 106, 149),
+    ({"sex": "Female", "age": "40 to < 60"}, 1329, 55, 111, 178),
+    ({"sex": "Female", "age": ">= 60"}, 413, 5, 25, 12),
+    ({"sex": "Male", "age": "< 25"}, 1528, 0, 15, 8),
+    ({"sex": "Male", "age": "25 to < 40"}, 2936, 240, 474, 626),
+    ({"sex": "Male", "age": "40 to < 60"}, 1853, 387, 522, 1315),
+    ({"sex": "Male", "age": ">= 60"}, 601, 59, 119, 177),
+    ({"race": "Amer-Indian-Eskimo", "age": "< 25"}, 29, 0, 0, 0),
+    ({"race": "Amer-Indian-Eskimo", "age": "25 to < 40"}, 67, 1, 3, 4),
+    ({"race": "Amer-Indian-Eskimo", "age": "40 to < 60"}, 39, 1, 5, 6),
+    ({"race": "Amer-Indian-Eskimo", "age": ">= 60"}, 3, 0, 0, 1),
+    ({"race": "Asian-Pac-Islander", "age": "< 25"}, 69, 0, 1, 0),
+    ({"race": "Asian-Pac-Islander", "age": "25 to < 40"}, 140, 22, 22, 38),
+    ({"race": "Asian-Pac-Islander", "age": "40 to < 60"}, 80, 12, 19, 45),
+    ({"race": "Asian-Pac-Islander", "age": ">= 60"}, 22, 2, 4, 4),
+    ({"race": "Black", "age": "< 25"}, 254, 0, 1, 0),
+    ({"race": "Black", "age": "25 to < 40"}, 577, 9, 21, 31),
+    ({"race": "Black", "age": "40 to < 60"}, 413, 23, 50, 63),
+    ({"race": "Black", "age": ">= 60"}, 105, 1, 7, 6),
+    ({"race": "Other", "age": "< 25"}, 35, 0, 0, 1),
+    ({"race": "Other", "age": "25 to < 40"}, 49, 1, 7, 6),
+    ({"race": "Other", "age": "40 to < 60"}, 20, 0, 3, 6),
+    ({"race": "Other", "age": ">= 60"}, 5, 0, 1, 1),
+    ({"race": "White", "age": "< 25"}, 2443, 0, 19, 10),
+    ({"race": "White", "age": "25 to < 40"}, 3788, 249, 527, 696),
+    ({"race": "White", "age": "40 to < 60"}, 2630, 406, 556, 1373),
+    ({"race": "White", "age": ">= 60"}, 879, 61, 132, 177),
+]
+# The demo's strongest membership attack (rmia_online) by group: (attributes, members,
+# non-members, AUC, TPR at 1% FPR); 6.8% of 74 members is 5 people.
+ADULT_EXPOSURE: list[tuple[dict[str, str], int, int, float, float]] = [
+    ({"race": "Asian-Pac-Islander"}, 277, 250, 0.639, 0.079422),
+    ({"race": "Amer-Indian-Eskimo"}, 74, 96, 0.520, 0.067568),
+    ({"age": ">= 60"}, 698, 659, 0.625, 0.067335),
+    ({"age": "40 to < 60"}, 2814, 2937, 0.602, 0.050817),
+    ({"sex": "Male"}, 5412, 5419, 0.606, 0.044531),
+    ({"race": "Other"}, 68, 66, 0.570, 0.044118),
+    ({"race": "White"}, 6909, 6942, 0.592, 0.039224),
+    ({"age": "25 to < 40"}, 3257, 3116, 0.600, 0.038993),
+    ({"sex": "Female"}, 2720, 2713, 0.555, 0.029779),
+    ({"race": "Black"}, 804, 778, 0.569, 0.026119),
+    ({"age": "< 25"}, 1363, 1420, 0.520, 0.003668),
+]
+ADULT_PRIVACY_NOTES = [
+    "Each attack's epsilon bound is at 99.17% confidence so that the largest of the 6 holds "
+    "at 95% (Bonferroni).",
+    "Evaluated on 8132 members sampled from 16280 training records and 8132 non-members "
+    "sampled from 16265 population records (seed 0).",
+]
+
+
+def make_adult_fairness() -> FairnessSection:
+    """The demo's fairness counts, with two comparisons and two aggregates of its own: the
+    equalized odds ratio over age is 0.00 because age < 25 has no false positive."""
+    overall = make_slice({}, *ADULT_OVERALL)
+    slices = [make_slice(attrs, tn, fp, fn, tp) for attrs, tn, fp, fn, tp in ADULT_SLICES]
+    by = {tuple(sorted(s.attributes.items())): s for s in slices}
+
+    def get(**attrs: str) -> SliceResult:
+        return by[tuple(sorted(attrs.items()))]
+
+    return make_fairness().model_copy(
+        update={
+            "protected": ["sex", "race", "age"],
+            "bins": {"age": ["< 25", "25 to < 40", "40 to < 60", ">= 60"]},
+            "depth": 2,
+            "overall": overall,
+            "slices": slices,
+            "disparities": [
+                _disparity(get(race="Other"), get(race="White"), "selection_rate"),
+                _disparity(get(race="Black"), get(race="White"), "selection_rate"),
+                _disparity(get(age="< 25"), get(age="40 to < 60"), "selection_rate"),
+                _disparity(get(age="< 25"), get(age="40 to < 60"), "true_positive_rate"),
+                _disparity(get(sex="Female"), get(sex="Male"), "true_positive_rate"),
+            ],
+            "aggregates": [
+                GroupAggregate(
+                    name="demographic_parity_ratio",
+                    dimension=["sex"],
+                    value=Estimate(value=0.316, ci_low=0.29, ci_high=0.35),
+                ),
+                GroupAggregate(
+                    name="equalized_odds_ratio",
+                    dimension=["age"],
+                    value=Estimate(value=0.0, ci_low=0.0, ci_high=0.0),
+                ),
+                GroupAggregate(
+                    name="equalized_odds_ratio",
+                    dimension=["race", "age"],
+                    value=Estimate(value=0.0, ci_low=0.0, ci_high=0.0),
+                ),
+            ],
+        }
+    )
+
+
+def make_adult_privacy() -> PrivacySection:
+    attack = (
+        make_privacy()
+        .membership[0]
+        .model_copy(
+            update={
+                "name": "rmia_online",
+                "auc": 0.591,
+                "tpr_at_fpr": {"0.01": 0.039597, "0.001": 0.005534},
+                "n_members": 8132,
+                "n_nonmembers": 8132,
+                "slices": [
+                    SliceExposure(
+                        attributes=attrs,
+                        n_members=members,
+                        n_nonmembers=nonmembers,
+                        auc=auc,
+                        tpr_at_fpr={"0.01": tpr},
+                    )
+                    for attrs, members, nonmembers, auc, tpr in ADULT_EXPOSURE
+                ],
+            }
+        )
+    )
+    return make_privacy().model_copy(
+        update={
+            "membership": [attack],
+            "strongest_attack": "rmia_online",
+            "notes": ADULT_PRIVACY_NOTES,
+        }
+    )
+
+
 def make_privacy() -> PrivacySection:
     roc = [(0.0, 0.0), (0.0005, 0.004), (0.001, 0.01), (0.01, 0.06), (0.1, 0.3), (1.0, 1.0)]
     return PrivacySection(
@@ -361,6 +516,15 @@ def assessment(data_dir: Path) -> Assessment:
         privacy=make_privacy(),
         policy=make_policy(make_fairness()),
         warnings=["A synthetic warning for the report."],
+    )
+
+
+@pytest.fixture(scope="session")
+def adult_assessment(assessment: Assessment) -> Assessment:
+    """The synthetic assessment with the demo's fairness counts and membership groups (no
+    policy: its findings are computed on the other counts)."""
+    return assessment.model_copy(
+        update={"fairness": make_adult_fairness(), "privacy": make_adult_privacy(), "policy": None}
     )
 
 

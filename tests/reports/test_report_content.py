@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,22 +35,158 @@ def test_small_counts_are_suppressed_everywhere(assessment: Assessment) -> None:
     assert tiny["n"] == "<10"
     assert tiny["counts"] == ["<10", "<10", "<10", "<10"]
     assert all(v == "insufficient data" for v, _ in tiny["cells"])
-    small = rows["90+"]  # n = 40 with tp = 3: the size prints, tp and rates built on it do not
-    assert small["n"] == "40"
-    assert small["counts"][0] == "<10"  # tp
-    labels = ctx["fairness"]["table_metrics"]
-    cells = dict(zip(labels, small["cells"], strict=True))
-    assert cells["true positive rate"] == ("suppressed", "")
-    assert cells["precision"] == ("suppressed", "")
-    # Its selection rate (15 of 40) gives no small count back, so it may be stated.
+    # age 90+ (n = 40, tp = 3, fn = 5): the age groups add up to everyone, so its size is
+    # hidden too, or the whole population less the other ages would give back the 7; and
+    # its FP and TN, which with the size would pin TP and FN down.
+    small = rows["90+"]
+    assert small["n"] == "suppressed"
+    assert small["counts"] == ["<10", "suppressed", "<10", "suppressed"]
+    assert all(v == "suppressed" for v, _ in small["cells"])
     said = [s["text"] for s in ctx["fairness"]["statements"] if "age = 90+" in s["text"]]
-    assert said and all("selection rate" in t and t.startswith("On 40 people") for t in said)
+    assert said == []
     html = render_html(assessment)
-    assert "age = unknown" not in html
+    assert "age = unknown" not in html and "age = 90+" not in html
     csv = pack_tables(assessment)["tables/slices.csv"].decode()
     tiny_line = next(line for line in csv.splitlines() if line.startswith("age = unknown"))
     assert re.search(r"(^|,)[1-9](,|$)", tiny_line) is None
     assert tiny_line.count("<10") == 5  # n and the four cells
+    small_line = next(line for line in csv.splitlines() if line.startswith("age = 90+"))
+    assert small_line.count("<10") == 2 and small_line.count("suppressed") == 3
+    assert re.search(r",(40|12|20),", small_line) is None
+
+
+def _hidden(text: str) -> bool:
+    return text in ("<10", "suppressed")
+
+
+def _table_rows(ctx: dict[str, Any]) -> dict[tuple[tuple[str, str], ...], dict[str, str]]:
+    """Every fairness table row of the report as {'n', 'tp', 'fp', 'fn', 'tn'}, by slice."""
+    out = {}
+    for d in ctx["fairness"]["dims"]:
+        attrs = d["name"].split(" × ")
+        for r in d["rows"]:
+            key = tuple(sorted(zip(attrs, r["group"].split(" · "), strict=True)))
+            out[key] = {
+                "n": r["n"],
+                **dict(zip(("tp", "fp", "fn", "tn"), r["counts"], strict=False)),
+            }
+    return out
+
+
+def test_a_small_cell_is_never_alone_in_its_row(adult_assessment: Assessment) -> None:
+    """n = TP + FP + FN + TN: a row with one hidden cell would give it back (race = Other,
+    n = 135, cells 14 · <10 · 11 · 109 gave FP = 1). Every row that hides anything hides
+    at least two of its five figures, and a small cell is never beside counts it could
+    be worked out from."""
+    ctx = build_context(adult_assessment, assessment_json="{}")
+    rows = _table_rows(ctx)
+    assert len(rows) == 49
+    hiding = [r for r in rows.values() if any(_hidden(v) for v in r.values())]
+    assert len(hiding) > 20
+    for r in hiding:
+        assert sum(_hidden(v) for v in r.values()) >= 2, r
+    other = rows[(("race", "Other"),)]
+    assert other["n"] == "135" and other["fp"] == "<10"
+    assert _hidden(other["fn"])  # the next-smallest cell, 11, goes with it (and more: FP <= 2)
+
+
+def test_sibling_groups_never_leave_one_small_group_size(adult_assessment: Assessment) -> None:
+    """Within race by age, the age groups of one race add up to that race: a lone '<10'
+    (Amer-Indian-Eskimo, >= 60: 4 people) would be the race less its other ages. No sum
+    of siblings and their parent has exactly one hidden figure, sizes or cells."""
+    ctx = build_context(adult_assessment, assessment_json="{}")
+    rows = _table_rows(ctx)
+    rows[()] = {"n": "16,281"}  # the whole population: its size is printed, not its cells
+    sums = 0
+    for key in rows:
+        for i in range(len(key)):
+            parent = key[:i] + key[i + 1 :]
+            siblings = [
+                k for k in rows
+                if dict(k).keys() == dict(key).keys() and set(parent) <= set(k)
+            ]  # fmt: skip
+            for column in rows[parent]:
+                hidden = [k for k in (parent, *siblings) if _hidden(rows[k][column])]
+                assert len(hidden) != 1, (parent, column, hidden)
+                sums += 1
+    assert sums > 300
+    aie = (("age", ">= 60"), ("race", "Amer-Indian-Eskimo"))
+    assert rows[aie]["n"] == "<10"
+    assert rows[(("age", "< 25"), ("race", "Amer-Indian-Eskimo"))]["n"] == "suppressed"
+
+
+def test_a_rate_beside_hidden_cells_gives_nothing_back() -> None:
+    """A rate printed beside a row's printed cells and size is one more equation on its
+    hidden cells: it is printed only when it gives back no more than the size less the
+    printed cells does."""
+    from reports._format import Suppression, slice_key
+
+    from .conftest import make_slice
+
+    other = make_slice({"race": "Other"}, tn=109, fp=1, fn=11, tp=14)
+    key = slice_key(other.attributes)
+    fp_fn = Suppression(10, frozenset({(key, "fp"), (key, "fn")}))
+    assert not fp_fn.shown(other, "true_positive_rate")  # 14 / (14 + FN) gives FN
+    assert not fp_fn.shown(other, "selection_rate")  # (14 + FP) / 135 gives FP
+    assert fp_fn.shown(other, "accuracy")  # (14 + 109) / 135: both outside, nothing new
+    young = make_slice({"age": "< 25"}, tn=2830, fp=0, fn=21, tp=11)
+    key = slice_key(young.attributes)
+    tp_fp = Suppression(10, frozenset({(key, "fp"), (key, "tp")}))
+    assert tp_fp.shown(young, "selection_rate")  # TP + FP is n - FN - TN anyway
+    assert not tp_fp.shown(young, "true_positive_rate")  # TP / (TP + 21) gives TP
+    with_n = Suppression(10, tp_fp.hidden | {(key, "n")})
+    assert not with_n.shown(young, "selection_rate")  # it would give the size back
+    assert with_n.shown(young, "negative_predictive_value")  # 2830 / (2830 + 21): printed
+
+
+def test_aggregates_resting_on_a_hidden_rate_are_suppressed(
+    adult_assessment: Assessment,
+) -> None:
+    """Age < 25 has no false positive (a hidden 0): an equalized odds ratio of 0.00 over
+    age would say so. An aggregate prints only when every group's rate it is built from
+    is printed."""
+    ctx = build_context(adult_assessment, assessment_json="{}")
+    values = {(a["name"], a["dimension"]): a["value"] for a in ctx["fairness"]["aggregates"]}
+    assert values[("equalized odds ratio", "age")] == (
+        "suppressed: rests on a group with a count under 10"
+    )
+    assert values[("demographic parity ratio", "sex")].startswith("0.32 (95% CI")
+    html = render_html(adult_assessment)
+    assert "0.00 (95% CI 0.00–0.00)" not in html
+
+
+def test_membership_exposure_hides_small_implied_counts(adult_assessment: Assessment) -> None:
+    """6.8% of 74 members is 5 people: a group's share found is printed only when the
+    members found and those missed are both 10 or more (and not the one hidden count of
+    an attribute, whose groups add up to the attack's total). Hidden shares follow the
+    ranked ones, so that a row's place does not give the share away."""
+    ctx = build_context(adult_assessment, assessment_json="{}")
+    table = ctx["privacy"]["membership"][0]["slices"]
+    found = {r["group"]: r["tpr1"] for r in table}
+    assert found["race = Amer-Indian-Eskimo"] == "suppressed"  # 5 of 74
+    assert found.get("race = Other", "suppressed") == "suppressed"  # 3 of 68 (row 11: cut)
+    assert found["age < 25"] == "suppressed"  # 5 of 1,363
+    assert found["age >= 60"] == "suppressed"  # 47: the other age hidden with it
+    assert found["race = Asian-Pac-Islander"] == "7.9%"  # 22 of 277
+    shown = [r["tpr1"] != "suppressed" for r in table]
+    assert shown == sorted(shown, reverse=True)  # printed first, then the hidden
+    for r in table:
+        if r["tpr1"] != "suppressed":
+            members = int(r["members"].replace(",", ""))
+            hit = round(float(r["tpr1"].rstrip("%")) / 100 * members)
+            assert min(hit, members - hit) >= 10, r
+
+
+def test_privacy_notes_say_which_attack_they_are_about(adult_assessment: Assessment) -> None:
+    """The section's notes print under attribute inference: 'Evaluated on 8132 members'
+    beside 'Inferring sex of 5000 training records' read as one attack."""
+    ctx = build_context(adult_assessment, assessment_json="{}")
+    notes = ctx["privacy"]["notes"]
+    assert notes[1].startswith("Membership inference: evaluated on 8132 members sampled")
+    assert notes[0].startswith("Membership inference: each attack's epsilon bound")
+    html = render_html(adult_assessment)
+    assert "Membership inference: evaluated on 8132 members" in html
+    assert ">Evaluated on 8132" not in html
 
 
 def test_every_section_is_rendered(assessment: Assessment) -> None:

@@ -208,3 +208,171 @@ def test_ll144_table_is_left_out_when_the_pack_did_not_run(assessment: Assessmen
         tables = pack_tables(assessment.model_copy(update={"policy": policy}))
         assert "tables/nyc_ll144_impact_ratios.csv" not in tables
         assert "tables/slices.csv" in tables
+
+
+COUNT_COLUMNS = ("n", "tn", "fp", "fn", "tp")
+Key = tuple[tuple[str, str], ...]
+
+
+def _table(assessment: Assessment, name: str) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    text = pack_tables(assessment)[f"tables/{name}"].decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _slices(assessment: Assessment) -> dict[Key, dict[str, str]]:
+    """slices.csv by slice: the whole population is (), race = Black is (('race', 'Black'),)."""
+    assert assessment.fairness is not None
+    protected = assessment.fairness.protected
+    return {
+        tuple(sorted((a, r[a]) for a in protected if r[a])): r
+        for r in _table(assessment, "slices.csv")
+    }
+
+
+def _sums(rows: dict[Key, dict[str, str]]) -> list[tuple[tuple[Key, str], list[tuple[Key, str]]]]:
+    """Every sum a reader can form from slices.csv: (total, parts), as (slice, column).
+    A row's size is the sum of its cells; siblings (all attribute values alike but one) add
+    up to their parent, count by count."""
+    out = [((k, "n"), [(k, c) for c in COUNT_COLUMNS[1:]]) for k in rows]
+    for key in rows:
+        for i in range(len(key)):
+            parent = key[:i] + key[i + 1 :]
+            siblings = [
+                k for k in rows if dict(k).keys() == dict(key).keys() and set(parent) <= set(k)
+            ]
+            if key == min(siblings):  # each set once
+                out += [((parent, c), [(k, c) for k in siblings]) for c in COUNT_COLUMNS]
+    return out
+
+
+def _hidden(text: str) -> bool:
+    return not text.isdigit()
+
+
+@pytest.mark.parametrize("which", ["assessment", "adult_assessment"])
+def test_no_hidden_count_is_alone_in_a_sum(which: str, request: pytest.FixtureRequest) -> None:
+    """Complementary suppression in slices.csv: a sum with exactly one hidden term gives it
+    back by subtraction (race = Other: 135 - 14 - 11 - 109 = FP 1), so none has one."""
+    rows = _slices(request.getfixturevalue(which))
+    sums = _sums(rows)
+    for total, parts in sums:
+        hidden = [e for e in (total, *parts) if _hidden(rows[e[0]][e[1]])]
+        assert len(hidden) != 1, (total, hidden)
+    assert sum(1 for t, p in sums if any(_hidden(rows[k][c]) for k, c in (t, *p))) > 5
+
+
+def test_hidden_counts_cannot_be_pinned_down_from_the_csv(adult_assessment: Assessment) -> None:
+    """A reader with slices.csv alone, solving for the hidden counts: every sum (rows and
+    siblings), every printed rate (num = rate x den, to its 6 digits), '<10' meaning 0 to 9
+    and 'suppressed' at least 10. No small count comes out as one value, or as few: each
+    still has at least four possible values."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    from compliance.metrics import CELLS, PROPORTIONS
+
+    rows = _slices(adult_assessment)
+    cells = {(k, c): r[c] for k, r in rows.items() for c in COUNT_COLUMNS}
+    hidden = sorted(e for e, v in cells.items() if _hidden(v))
+    col = {e: i for i, e in enumerate(hidden)}
+    eq: list[np.ndarray] = []
+    eq_b: list[float] = []
+    ub: list[np.ndarray] = []
+    ub_b: list[float] = []
+
+    def linear(terms: dict[tuple[Key, str], float]) -> tuple[np.ndarray, float]:
+        row, const = np.zeros(len(hidden)), 0.0
+        for e, c in terms.items():
+            if e in col:
+                row[col[e]] += c
+            else:
+                const += c * int(cells[e])
+        return row, const
+
+    for total, parts in _sums(rows):
+        row, const = linear({total: 1.0, **{p: -1.0 for p in parts}})
+        eq.append(row)
+        eq_b.append(-const)
+    for k, r in rows.items():
+        for metric, (num, den) in PROPORTIONS.items():
+            if metric not in r or not r[metric]:
+                continue
+            rate = float(r[metric])
+            terms: dict[tuple[Key, str], float] = {}
+            for i in den:
+                terms[(k, CELLS[i])] = terms.get((k, CELLS[i]), 0.0) - rate
+            for i in num:
+                terms[(k, CELLS[i])] = terms.get((k, CELLS[i]), 0.0) + 1.0
+            size = 1e-5 * int(r["n"]) if r["n"].isdigit() else 1e-5 * 20000
+            row, const = linear(terms)
+            ub += [row, -row]
+            ub_b += [size - const, size + const]
+    bounds = [(0, 9) if cells[e] == "<10" else (10, None) for e in hidden]
+    small = [e for e in hidden if cells[e] == "<10"]
+    assert len(small) > 50
+    for e in small:
+        c = np.zeros(len(hidden))
+        c[col[e]] = 1.0
+        lo = linprog(c, A_ub=ub, b_ub=ub_b, A_eq=eq, b_eq=eq_b, bounds=bounds)
+        hi = linprog(-c, A_ub=ub, b_ub=ub_b, A_eq=eq, b_eq=eq_b, bounds=bounds)
+        assert lo.status == 0 and hi.status == 0
+        assert np.floor(-hi.fun + 1e-6) - np.ceil(lo.fun - 1e-6) >= 3, (e, lo.fun, -hi.fun)
+
+
+def test_csv_and_report_hide_the_same_counts(adult_assessment: Assessment) -> None:
+    from reports._context import build_context
+
+    ctx = build_context(adult_assessment, assessment_json="{}")
+    rows = _slices(adult_assessment)
+    for d in ctx["fairness"]["dims"]:
+        attrs = d["name"].split(" × ")
+        for r in d["rows"]:
+            key = tuple(sorted(zip(attrs, r["group"].split(" · "), strict=True)))
+            report = [r["n"], *r["counts"]]
+            csv_row = [rows[key][c] for c in ("n", "tp", "fp", "fn", "tn")]
+            assert [v.replace(",", "") for v in report] == csv_row, key
+
+
+def test_csv_comparisons_and_aggregates_rest_on_printed_rates(
+    adult_assessment: Assessment,
+) -> None:
+    """A difference or ratio with a hidden rate on either side gives that rate back; an
+    aggregate over groups, one of whose rates is hidden, too (equalized odds 0.00 over age
+    says age < 25 has no false positive)."""
+    rows = {r["slice"]: r for r in _table(adult_assessment, "slices.csv")}
+    compared = _table(adult_assessment, "disparities.csv")
+    assert compared  # sex = Female against sex = Male, on the TPR
+    for d in compared:
+        assert rows[d["slice"]][d["metric"]] and rows[d["reference"]][d["metric"]], d
+    assert not any(d["slice"] == "race = Other" for d in compared)  # its rate is hidden
+    aggregates = {
+        (a["name"], a["dimension"]): a for a in _table(adult_assessment, "aggregates.csv")
+    }
+    odds = aggregates[("equalized_odds_ratio", "age")]
+    assert odds["value"] == odds["ci_low"] == ""
+    assert odds["note"] == "suppressed: rests on a group with a count under 10"
+    assert aggregates[("equalized_odds_ratio", "race × age")]["value"] == ""
+    assert aggregates[("demographic_parity_ratio", "sex")]["value"] == "0.316"
+
+
+def test_csv_membership_groups_hide_small_implied_counts(adult_assessment: Assessment) -> None:
+    """A group's TPR times its members is a count of people: printed only when the members
+    found and missed are 10 or more, and never the one hidden in an attribute's groups
+    (they add up to the attack's total). Rows by group, not by TPR."""
+    table = _table(adult_assessment, "membership_slices.csv")
+    assert [r["group"] for r in table] == sorted(r["group"] for r in table)
+    hidden: dict[str, int] = {}
+    for r in table:
+        attribute = r["group"].split(" ")[0]
+        if not r["tpr_at_1pct_fpr"]:
+            hidden[attribute] = hidden.get(attribute, 0) + 1
+            continue
+        members = int(r["n_members"])
+        found = round(float(r["tpr_at_1pct_fpr"]) * members)
+        assert min(found, members - found) >= 10, r
+    # race: AIE (5 found) and Other (3), and Black (21), or AIE + Other = 8 would pin each
+    # to 0-8; age: < 25 (5) and >= 60 (47) with it
+    assert hidden == {"race": 3, "age": 2}
