@@ -184,7 +184,13 @@ def disparity_sentence(
     label = metric_label(d.metric)
     phrase = _population_phrase(d.metric, fairness)
     n_den = _denominator(s, d.metric)
-    who = f"On {count_text(n_den, fairness.min_cell)} people in the group {group_text(d.slice)}"
+    # the group's size may be hidden to protect a small sibling: then no count is named
+    named = not supp.hides(_slice_key(d.slice), "n")
+    who = (
+        f"On {count_text(n_den, fairness.min_cell)} people in the group {group_text(d.slice)}"
+        if named
+        else f"In the group {group_text(d.slice)}"
+    )
     who += f" {phrase}" if phrase else ""
     ref_est = _est(ref, d.metric)
     ref_value = value_text(d.metric, ref_est.value if ref_est else None, decimals=0)
@@ -279,18 +285,13 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
                 else:
                     cells.append(estimate_parts(m, _est(s, m)))
             key = _slice_key(s.attributes)
-            counts = (
-                [supp.cell(key, c, s.counts.get(c)) for c in ("tp", "fp", "fn", "tn")]
-                if s.counts and fairness.task == "binary"
-                else []
-            )
+
             rows.append(
                 {
                     "group": " · ".join(f"{v}" for v in (s.attributes[a] for a in dim)),
                     "n": supp.cell(key, "n", s.n),
                     "status": "ok" if s.status == "ok" else "insufficient data",
                     "cells": cells,
-                    "counts": counts,
                     "suppressed": s.suppressed,
                 }
             )

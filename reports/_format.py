@@ -326,34 +326,24 @@ class Suppression:
 
 
 def fairness_suppression(fairness: FairnessSection) -> Suppression:
-    """The fairness counts to hide: each slice's group size and its confusion cells (for a
-    regression, its counts scored above and not above the median), whole population too.
+    """The group sizes to hide in the fairness tables, whole population included.
 
-    Primary: every count under `min_cell`. Complementary (`protect`), over the sums a
-    reader can form from the tables:
-    - within a row, the group size is the sum of the cells (n = TP + FP + FN + TN);
-    - between rows, the group sizes and each cell of sibling slices add up to those of
-      their parent (`sibling_groups`): the age groups of race = Amer-Indian-Eskimo add up
-      to that race's row, and the races to the whole population.
-    In each, a lone hidden count gets a second, the next-smallest, and more while a '<10'
-    could still be narrowed; repeated until every sum is safe. The whole population's size
-    is printed throughout the report and is never chosen. Which rates can be printed then
-    follows from `Suppression.shown`, which aggregates from `Suppression.aggregate_shown`.
+    The report and the pack print each slice's group size and its rates, not its confusion
+    counts (those stay in assessment.json for the auditor): a table of every cell of every
+    intersection forms so many sums that protecting its small counts hid the rates of
+    groups as large as 1,561 people. Primary: every group size under `min_cell`.
+    Complementary (`protect`): the sizes of sibling slices add up to their parent's
+    (`sibling_groups`: the age groups of race = Amer-Indian-Eskimo add up to that race, the
+    races to the whole population), so a lone hidden size gets a second, and more while a
+    '<10' could still be narrowed. The whole population's size is printed throughout and
+    never chosen. A rate is printed when `displayable` (its numerator, complement and
+    denominator at least `min_cell`): see `Suppression.shown`.
     """
     values: dict[Entry, int] = {}
-    groups: list[Group] = []
-    columns: list[str] = ["n"]
     for s in (fairness.overall, *fairness.slices):
-        key = slice_key(s.attributes)
-        values[(key, "n")] = s.n
-        for c, v in s.counts.items():
-            values[(key, c)] = v
-            if c not in columns:
-                columns.append(c)
-        if s.counts:
-            groups.append(((key, "n"), tuple((key, c) for c in s.counts)))
-    between = sibling_groups((slice_key(s.attributes) for s in fairness.slices), columns)
-    groups += [g for g in between if g[0] in values and all(e in values for e in g[1])]
+        values[(slice_key(s.attributes), "n")] = s.n
+    between = sibling_groups((slice_key(s.attributes) for s in fairness.slices), ["n"])
+    groups = [g for g in between if g[0] in values and all(e in values for e in g[1])]
     primary = [e for e, v in values.items() if v < fairness.min_cell]
     hidden = protect(values, primary, groups, min_cell=fairness.min_cell, fixed={((), "n")})
     return Suppression(fairness.min_cell, hidden)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from compliance.assessment import Assessment
 from compliance.errors import InputError
-from compliance.metrics import CELLS
 from reports._format import (
     exposure_shown,
     exposure_suppression,
@@ -81,9 +80,6 @@ def _fairness_tables(assessment: Assessment) -> dict[str, bytes]:
     header = ["slice", *fairness.protected, "n", "status"]
     for m in metrics:
         header += [m, f"{m}_ci_low", f"{m}_ci_high"]
-    has_counts = fairness.task == "binary" and bool(fairness.overall.counts)
-    if has_counts:
-        header += list(CELLS)
     rows = []
     for s in [fairness.overall, *fairness.slices]:
         key = slice_key(s.attributes)
@@ -94,8 +90,6 @@ def _fairness_tables(assessment: Assessment) -> dict[str, bytes]:
             e = s.metrics.get(m)
             ok = supp.shown(s, m) and e is not None
             row += [_f(e.value), _f(e.ci_low), _f(e.ci_high)] if ok and e else ["", "", ""]
-        if has_counts:
-            row += [supp.csv(key, c, s.counts.get(c)) for c in CELLS]
         rows.append(row)
     out = {"tables/slices.csv": _csv(header, rows)}
     by_key = {slice_key(s.attributes): s for s in fairness.slices}

@@ -210,7 +210,7 @@ def test_ll144_table_is_left_out_when_the_pack_did_not_run(assessment: Assessmen
         assert "tables/slices.csv" in tables
 
 
-COUNT_COLUMNS = ("n", "tn", "fp", "fn", "tp")
+COUNT_COLUMNS = ("n",)  # group sizes: confusion counts are in assessment.json only
 Key = tuple[tuple[str, str], ...]
 
 
@@ -234,9 +234,8 @@ def _slices(assessment: Assessment) -> dict[Key, dict[str, str]]:
 
 def _sums(rows: dict[Key, dict[str, str]]) -> list[tuple[tuple[Key, str], list[tuple[Key, str]]]]:
     """Every sum a reader can form from slices.csv: (total, parts), as (slice, column).
-    A row's size is the sum of its cells; siblings (all attribute values alike but one) add
-    up to their parent, count by count."""
-    out = [((k, "n"), [(k, c) for c in COUNT_COLUMNS[1:]]) for k in rows]
+    Siblings (all attribute values alike but one) add up to their parent."""
+    out: list[tuple[tuple[Key, str], list[tuple[Key, str]]]] = []
     for key in rows:
         for i in range(len(key)):
             parent = key[:i] + key[i + 1 :]
@@ -261,63 +260,40 @@ def test_no_hidden_count_is_alone_in_a_sum(which: str, request: pytest.FixtureRe
     for total, parts in sums:
         hidden = [e for e in (total, *parts) if _hidden(rows[e[0]][e[1]])]
         assert len(hidden) != 1, (total, hidden)
-    assert sum(1 for t, p in sums if any(_hidden(rows[k][c]) for k, c in (t, *p))) > 5
+    assert sum(1 for t, p in sums if any(_hidden(rows[k][c]) for k, c in (t, *p))) >= 1
 
 
 def test_hidden_counts_cannot_be_pinned_down_from_the_csv(adult_assessment: Assessment) -> None:
-    """A reader with slices.csv alone, solving for the hidden counts: every sum (rows and
-    siblings), every printed rate (num = rate x den, to its 6 digits), '<10' meaning 0 to 9
-    and 'suppressed' at least 10. No small count comes out as one value, or as few: each
-    still has at least four possible values."""
+    """A reader with slices.csv alone, solving for the hidden group sizes from every sum of
+    siblings, '<10' meaning 0 to 9 and 'suppressed' at least 10: no small size comes out
+    as one value, or as few; each still has at least four possible values."""
     import numpy as np
     from scipy.optimize import linprog
 
-    from compliance.metrics import CELLS, PROPORTIONS
-
     rows = _slices(adult_assessment)
+    assert not {"tp", "fp", "fn", "tn"} & set(next(iter(rows.values())))
     cells = {(k, c): r[c] for k, r in rows.items() for c in COUNT_COLUMNS}
     hidden = sorted(e for e, v in cells.items() if _hidden(v))
     col = {e: i for i, e in enumerate(hidden)}
     eq: list[np.ndarray] = []
     eq_b: list[float] = []
-    ub: list[np.ndarray] = []
-    ub_b: list[float] = []
-
-    def linear(terms: dict[tuple[Key, str], float]) -> tuple[np.ndarray, float]:
+    for total, parts in _sums(rows):
         row, const = np.zeros(len(hidden)), 0.0
-        for e, c in terms.items():
+        for e, c in {total: 1.0, **{p: -1.0 for p in parts}}.items():
             if e in col:
                 row[col[e]] += c
             else:
                 const += c * int(cells[e])
-        return row, const
-
-    for total, parts in _sums(rows):
-        row, const = linear({total: 1.0, **{p: -1.0 for p in parts}})
         eq.append(row)
         eq_b.append(-const)
-    for k, r in rows.items():
-        for metric, (num, den) in PROPORTIONS.items():
-            if metric not in r or not r[metric]:
-                continue
-            rate = float(r[metric])
-            terms: dict[tuple[Key, str], float] = {}
-            for i in den:
-                terms[(k, CELLS[i])] = terms.get((k, CELLS[i]), 0.0) - rate
-            for i in num:
-                terms[(k, CELLS[i])] = terms.get((k, CELLS[i]), 0.0) + 1.0
-            size = 1e-5 * int(r["n"]) if r["n"].isdigit() else 1e-5 * 20000
-            row, const = linear(terms)
-            ub += [row, -row]
-            ub_b += [size - const, size + const]
     bounds = [(0, 9) if cells[e] == "<10" else (10, None) for e in hidden]
     small = [e for e in hidden if cells[e] == "<10"]
-    assert len(small) > 50
+    assert len(small) >= 2  # Amer-Indian-Eskimo and Other, each aged 60 or more
     for e in small:
         c = np.zeros(len(hidden))
         c[col[e]] = 1.0
-        lo = linprog(c, A_ub=ub, b_ub=ub_b, A_eq=eq, b_eq=eq_b, bounds=bounds)
-        hi = linprog(-c, A_ub=ub, b_ub=ub_b, A_eq=eq, b_eq=eq_b, bounds=bounds)
+        lo = linprog(c, A_eq=eq, b_eq=eq_b, bounds=bounds)
+        hi = linprog(-c, A_eq=eq, b_eq=eq_b, bounds=bounds)
         assert lo.status == 0 and hi.status == 0
         assert np.floor(-hi.fun + 1e-6) - np.ceil(lo.fun - 1e-6) >= 3, (e, lo.fun, -hi.fun)
 
@@ -331,9 +307,7 @@ def test_csv_and_report_hide_the_same_counts(adult_assessment: Assessment) -> No
         attrs = d["name"].split(" × ")
         for r in d["rows"]:
             key = tuple(sorted(zip(attrs, r["group"].split(" · "), strict=True)))
-            report = [r["n"], *r["counts"]]
-            csv_row = [rows[key][c] for c in ("n", "tp", "fp", "fn", "tn")]
-            assert [v.replace(",", "") for v in report] == csv_row, key
+            assert r["n"].replace(",", "") == rows[key]["n"], key
 
 
 def test_csv_comparisons_and_aggregates_rest_on_printed_rates(
@@ -347,7 +321,10 @@ def test_csv_comparisons_and_aggregates_rest_on_printed_rates(
     assert compared  # sex = Female against sex = Male, on the TPR
     for d in compared:
         assert rows[d["slice"]][d["metric"]] and rows[d["reference"]][d["metric"]], d
-    assert not any(d["slice"] == "race = Other" for d in compared)  # its rate is hidden
+    # race = Other has 1 false positive: no FPR comparison of it is printed
+    assert not any(
+        d["slice"] == "race = Other" and d["metric"] == "false_positive_rate" for d in compared
+    )
     aggregates = {
         (a["name"], a["dimension"]): a for a in _table(adult_assessment, "aggregates.csv")
     }
