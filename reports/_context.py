@@ -680,19 +680,32 @@ def _finding_chart(
         return None
     supp = fairness_suppression(fairness) if supp is None else supp
     by_key = {_slice_key(s.attributes): s for s in fairness.slices}
+    # the groups the check compared the named ones with (F1: each one's reference group)
+    named_keys = {_slice_key(a) for a in f.slices}
+    compared = f.measured.get("slices")
+    references = [
+        r["reference"]
+        for r in (compared if isinstance(compared, list) else [])
+        if isinstance(r, dict)
+        and isinstance(r.get("reference"), dict)
+        and isinstance(r.get("slice"), dict)
+        and _slice_key(r["slice"]) in named_keys
+    ]
+    shown_refs = list({_slice_key(a): a for a in references}.values())[:4]
     rows = []
-    for attrs in f.slices[:14]:
+    for attrs, is_ref in [*((a, False) for a in f.slices[:14]), *((a, True) for a in shown_refs)]:
         s = by_key.get(_slice_key(attrs))
         if s is None or not supp.shown(s, metric) or _value(s, metric) is None:
             continue
         e = s.metrics[metric]
+        size = supp.cell(_slice_key(s.attributes), "n", s.n)
         rows.append(
             _charts.Interval(
-                label=f"{group_text(attrs)} (n={supp.cell(_slice_key(s.attributes), 'n', s.n)})",
+                label=f"{group_text(attrs)} ({'reference, ' if is_ref else ''}n={size})",
                 value=float(e.value),  # type: ignore[arg-type]
                 low=e.ci_low,
                 high=e.ci_high,
-                flagged=f.status in ("fail", "warn"),
+                flagged=f.status in ("fail", "warn") and not is_ref,
             )
         )
     if not rows:

@@ -308,3 +308,25 @@ def test_key_figure_for_membership_names_the_risk_interval_and_epsilon(
     )
     assert "found 6.0% (95% CI 5.0%–7.0%) of training records" in line
     assert "proves epsilon ≥ 0.40" in line and "4,000 members" in line
+
+
+def test_a_finding_chart_shows_the_reference_group_it_was_judged_against(
+    adult_assessment: Assessment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import policies
+    from reports import _charts
+    from reports._context import _finding_chart
+
+    assessment = adult_assessment
+    section = policies.evaluate(assessment, [policies.load_pack("feat")])
+    f1 = next(f for f in section.findings if f.check == "F1")
+    assert f1.status in ("fail", "warn") and f1.slices
+    drawn: list[Any] = []
+    monkeypatch.setattr(
+        _charts, "interval_chart", lambda rows, **kw: drawn.extend(rows) or "data:,"
+    )
+    assert _finding_chart(f1, assessment.fairness) is not None
+    refs = {str(r["reference"]) for r in f1.measured["slices"] if r["slice"] in f1.slices}
+    marked = [row for row in drawn if "(reference, n=" in row.label]
+    assert marked and len(marked) == len(refs) and not any(row.flagged for row in marked)
+    assert any(row.flagged for row in drawn if row not in marked)
