@@ -53,7 +53,9 @@ def _pyplot() -> Any:
             "ytick.color": INK,
             "axes.spines.top": False,
             "axes.spines.right": False,
-            "svg.fonttype": "none",
+            # text as outlines: the chart looks the same whatever fonts the PDF renderer finds
+            # (as <text>, long right-aligned labels were clipped at the left edge)
+            "svg.fonttype": "path",
             "svg.hashsalt": "compliance-report",
         }
     )
