@@ -408,6 +408,11 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
     }
 
 
+def _level(confidence: float) -> str:
+    """0.95 → '95%', 0.991667 → '99.2%'."""
+    return f"{confidence * 100:.1f}".removesuffix(".0") + "%"
+
+
 def _pct(v: float | None, d: int = 1) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v * 100:.{d}f}%"
 
@@ -494,7 +499,7 @@ def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
                 "tpr": at,
                 "epsilon": "—"
                 if eps is None
-                else f"{eps:.2f}" + (f" (at {conf * 100:g}% confidence)" if conf else ""),
+                else f"{eps:.2f}" + (f" (at {_level(conf)} confidence)" if conf else ""),
                 "members": number(a.n_members),
                 "nonmembers": number(a.n_nonmembers),
                 "reference_models": a.reference_models,
@@ -952,7 +957,8 @@ def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
             else ""
         )
         eps = best.epsilon_lower_bound
-        level = f" at {best.epsilon_confidence:.0%} confidence" if best.epsilon_confidence else ""
+        conf = best.epsilon_confidence
+        level = f" at {_level(conf)} confidence" if conf else ""
         risk = f"Membership risk: {p.membership_risk}. " if p.membership_risk else ""
         out.append(
             f"{risk}The strongest membership-inference attack ({best.name}) found "
