@@ -629,6 +629,11 @@ def run_membership(
                 f"with {k} they did not run."
             )
         names = [n for n in names if n not in dropped]
+    if not names:
+        raise InputError(
+            "no membership attack can run here: " + " ".join(notes),
+            field="attacks",
+        )
 
     rng = np.random.default_rng(opts.seed)
     n_pop = len(population)
@@ -762,7 +767,7 @@ def run_membership(
     confidence = 1 - (1 - SUITE_CONFIDENCE) / len(names)
     if len(names) > 1:
         notes.append(
-            f"Each attack's epsilon bound is at {confidence:.2%} confidence so that the largest "
+            f"Each attack's epsilon bound is at {confidence:.1%} confidence so that the largest "
             f"of the {len(names)} holds at {SUITE_CONFIDENCE:.0%} (Bonferroni)."
         )
     results: list[AttackResult] = []

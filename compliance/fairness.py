@@ -25,6 +25,7 @@ from compliance.evidence.fairness import (
     SliceResult,
 )
 from compliance.metrics import (
+    AGGREGATES,
     CELLS,
     COUNT_METRICS,
     HIGHER_IS_BETTER,
@@ -604,15 +605,6 @@ def _spread(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         hi = np.nanmax(sub, axis=-1)
         lo = np.nanmin(sub, axis=-1)
         return hi - lo, np.where(hi > 0, lo / hi, np.nan)
-
-
-AGGREGATES: dict[str, tuple[str, ...]] = {
-    "demographic_parity": ("selection_rate",),
-    "equal_opportunity": ("true_positive_rate",),
-    "equalized_odds": ("true_positive_rate", "false_positive_rate"),
-    "predictive_parity": ("precision",),
-    "accuracy_parity": ("accuracy",),
-}
 
 
 def _aggregates(

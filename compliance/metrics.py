@@ -40,6 +40,15 @@ HIGHER_IS_BETTER = {
     "root_mean_squared_error": False,
 }
 
+# Between-group aggregates (fairlearn's names) and the rates each is built from.
+AGGREGATES: dict[str, tuple[str, ...]] = {
+    "demographic_parity": ("selection_rate",),
+    "equal_opportunity": ("true_positive_rate",),
+    "equalized_odds": ("true_positive_rate", "false_positive_rate"),
+    "predictive_parity": ("precision",),
+    "accuracy_parity": ("accuracy",),
+}
+
 # Proportion metrics as (numerator cells, denominator cells), for significance tests.
 PROPORTIONS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "selection_rate": ((1, 3), (0, 1, 2, 3)),

@@ -184,13 +184,7 @@ def disparity_sentence(
     label = metric_label(d.metric)
     phrase = _population_phrase(d.metric, fairness)
     n_den = _denominator(s, d.metric)
-    # the group's size may be hidden to protect a small sibling: then no count is named
-    named = not supp.hides(_slice_key(d.slice), "n")
-    who = (
-        f"On {count_text(n_den, fairness.min_cell)} people in the group {group_text(d.slice)}"
-        if named
-        else f"In the group {group_text(d.slice)}"
-    )
+    who = f"On {count_text(n_den, fairness.min_cell)} people in the group {group_text(d.slice)}"
     who += f" {phrase}" if phrase else ""
     ref_est = _est(ref, d.metric)
     ref_value = value_text(d.metric, ref_est.value if ref_est else None, decimals=0)
@@ -696,7 +690,10 @@ def _finding_chart(
         and isinstance(r.get("slice"), dict)
         and _slice_key(r["slice"]) in named_keys
     ]
-    shown_refs = list({_slice_key(a): a for a in references}.values())[:4]
+    # a reference that is itself a named group is drawn once, as named
+    shown_refs = [
+        a for k, a in {_slice_key(a): a for a in references}.items() if k not in named_keys
+    ][:4]
     rows = []
     for attrs, is_ref in [*((a, False) for a in f.slices[:14]), *((a, True) for a in shown_refs)]:
         s = by_key.get(_slice_key(attrs))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from compliance.evidence._base import Estimate
-from compliance.metrics import CELLS, PROPORTIONS
+from compliance.metrics import AGGREGATES, CELLS, PROPORTIONS
 from compliance.wording import METRIC_WORDS as METRIC_LABELS
 from compliance.wording import PERCENT_METRICS, metric_words
 
@@ -110,7 +110,7 @@ def displayable(metric: str, counts: Mapping[str, int], n: int, min_cell: int) -
 Key = tuple[tuple[str, str], ...]
 """A slice's attribute values, sorted by attribute; () is the whole population."""
 Entry = tuple[Key, str]
-"""One published count: a slice and a column ('n', a confusion cell, 'members', ...)."""
+"""One published count: a slice and a column ('n', 'members', 'found', ...)."""
 Group = tuple[Entry, tuple[Entry, ...]]
 """A published total and the published parts that add up to it."""
 
@@ -207,9 +207,9 @@ def protect(
     A group is a total and the parts that add up to it. While a group is not `_safe`, its
     smallest printed part is hidden too (its total, when no part is left). Exactly one
     hidden entry thus always gets a second, the next-smallest; and a '<10' hidden beside
-    counts that are barely over the cell size gets more: race = Other, n = 135,
-    TP 14 · FP 1 · FN 11 · TN 109: hiding FN with FP leaves FP + FN = 12 with FN >= 10, so
-    FP <= 2; hiding TP as well leaves FP <= 6; so TN is hidden too. A newly hidden entry
+    counts that are barely over the cell size gets more: ages 4 ('<10') and 11 hidden
+    under a known total leave 15 with the 11 at least 10, so the '<10' at most 5; a third
+    sibling is hidden too. A newly hidden entry
     is checked in its other groups in turn, until every group is safe. Entries in `fixed`
     are printed elsewhere anyway, so they are never chosen. Ties go to the first listed.
     """
@@ -263,39 +263,18 @@ class Suppression:
     def shown(self, s: SliceResult, metric: str) -> bool:
         """Whether slice `s`'s `metric` can be printed without giving a hidden count back.
 
-        A rate is the share its numerator counts take of its denominator counts: beside the
-        group size and the printed counts it is one more equation on the hidden ones. It is
-        printed only when `displayable` (no numerator, complement or denominator under the
-        cell size) and either
-        - no count of its denominator is hidden (it follows from printed counts), or
-        - the group size is printed and every hidden count of the row is in its
-          denominator, all in its numerator or all out of it: then it gives back only the
-          hidden counts' total, which the group size minus the printed counts gives anyway.
-        So no rate over a lone hidden cell is printed (`protect` never leaves one), and with
-        FP and FN hidden the TPR (FN in it, FP not) and the selection rate (FP in its
-        numerator, FN not) are hidden, the accuracy (both outside its numerator) printed.
+        Printed only when `displayable` (no numerator, complement or denominator under the
+        cell size) and, for a function of the counts (a rate, the balanced accuracy), when
+        the group's size is printed: a rate to six digits beside its interval narrows a
+        hidden size to a few values, and the size then gives back a small sibling's.
         Scores (ROC AUC, Brier, calibration) and a regression's errors do not follow from
-        the counts and stay printed; other functions of the counts (balanced accuracy) are
-        hidden whenever a count of the row is. Slices with insufficient data: never.
+        the counts and stay printed. Slices with insufficient data: never.
         """
         if s.status != "ok" or not displayable(metric, s.counts, s.n, self.min_cell):
             return False
-        key = slice_key(s.attributes)
-        n_hidden = (key, "n") in self.hidden
-        cells_hidden = {c for c in s.counts if (key, c) in self.hidden}
-        if not n_hidden and not cells_hidden:
+        if (slice_key(s.attributes), "n") not in self.hidden:
             return True
-        if metric in _COUNT_FUNCTIONS:
-            return False
-        if metric not in _RATES:
-            return True
-        num, den = _RATES[metric]
-        touched = cells_hidden.intersection(den)
-        if not touched:
-            return True
-        if n_hidden or touched != cells_hidden:
-            return False
-        return cells_hidden <= set(num) or not cells_hidden.intersection(num)
+        return metric not in _RATES and metric not in _COUNT_FUNCTIONS
 
     def aggregate_shown(self, fairness: FairnessSection, aggregate: GroupAggregate) -> bool:
         """Whether a between-group aggregate can be printed.
@@ -307,7 +286,6 @@ class Suppression:
         odds ratio of 0.00 says some group's false-positive count is 0. One of unknown make
         is printed only when no count of those groups is hidden.
         """
-        from compliance.fairness import AGGREGATES
 
         base = aggregate.name
         for suffix in _AGGREGATE_SUFFIXES:

@@ -214,7 +214,7 @@ def _ll144_table(assessment: Assessment) -> bytes | None:
                     dim,
                     group_text(c.get("category") or {}),
                     _ll144_count(c.get("n"), mc, suppressed),
-                    "" if _small(c.get("n"), mc) else _f(c.get("share")),
+                    "" if suppressed or _small(c.get("n"), mc) else _f(c.get("share")),
                     _ll144_count(c.get(counted), mc, suppressed),
                     _f(c.get(rate)) if shown else "",
                     _f(c.get("impact_ratio")) if shown else "",

@@ -303,3 +303,17 @@ def test_suite_bounds_hold_jointly(
     evaluated = policies.evaluate(assessment, [policies.load_pack("privacy")])
     p2 = next(f for f in evaluated.findings if f.check == "P2")
     assert "at 95% confidence over the 6 attacks" in p2.message
+
+
+def test_no_attack_left_to_run_is_a_clear_input_error(
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """An outputs-only audit cannot train reference models: asking only for RMIA leaves
+    nothing to run, which is said in one message (it used to divide by zero)."""
+    members, population = adult_small
+    with pytest.raises(InputError, match="no membership attack can run here: Outputs-only"):
+        run_membership(
+            None, members.assign(pred=0, score=0.5), population.assign(pred=0, score=0.5),
+            target="income", options=FAST, attacks=["rmia"],
+            predictions_column="pred", scores_column="score",
+        )  # fmt: skip

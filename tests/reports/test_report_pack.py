@@ -179,6 +179,7 @@ def test_ll144_table_shows_the_packs_finding(assessment: Assessment) -> None:
     assert old["excluded"] == "True" and old["impact_ratio"] == ""
     assert "under 2% of the data" in old["note"]
     assert old["n"] == "suppressed" and old["selected"] == "suppressed"
+    assert old["share"] == ""  # share x total would give its size back
     assert float(old["selection_rate"]) == pytest.approx(15 / 40)
     # the 7 people of unknown age: no count, share, rate or ratio; and the unknown total
     tiny = rows[("age", "age = unknown")]
