@@ -147,16 +147,25 @@ def report_signer_pem(pdf: bytes) -> bytes | None:
 _PARSER_PACKAGES = frozenset({"asn1crypto", "pyhanko", "pyhanko_certvalidator"})
 
 
+_OUR_PACKAGES = frozenset({"compliance", "reports", "attacks", "policies"})
+
+
 def _raised_by_parser(exc: BaseException) -> bool:
     """True when `exc` was raised inside pyHanko or asn1crypto, i.e. they could not read the
     file's data; an error raised in this project's code is a bug and must not be hidden."""
+    modules: list[str] = []
     tb = exc.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
+    while tb is not None:
+        modules.append(str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0])
         tb = tb.tb_next
-    module = str(tb.tb_frame.f_globals.get("__name__", ""))
-    return module.split(".")[0] in _PARSER_PACKAGES
+    # the innermost frame of either side decides: a parser calling into the standard
+    # library (json, struct, ...) still failed on the file's data
+    for top in reversed(modules):
+        if top in _PARSER_PACKAGES:
+            return True
+        if top in _OUR_PACKAGES:
+            return False
+    return False
 
 
 def _reason(exc: BaseException, limit: int = 160) -> str:

@@ -228,3 +228,22 @@ def test_without_trust_root_only_integrity_is_shown_and_exit_is_1(signed_report:
         "trusted root (pass --trust-root CERT.pem)"
     )
     assert not any(x.startswith(("VERIFIED", "NOT VERIFIED")) for x in lines)
+
+
+def test_a_parser_error_ending_in_the_standard_library_is_the_files_fault() -> None:
+    """pyHanko parsing with json or struct underneath: the innermost frame is the standard
+    library's, but the parser called it, so the file is at fault (a FAIL line, not a
+    traceback); an error raised in this project's code is a bug and stays one."""
+    from reports._verify import _raised_by_parser
+
+    def raised(module: str) -> BaseException:
+        scope: dict[str, object] = {"__name__": module}
+        exec("import json\ndef parse():\n    json.loads('{')\n", scope)
+        try:
+            scope["parse"]()  # type: ignore[operator]
+        except ValueError as exc:
+            return exc
+        raise AssertionError("no error")
+
+    assert _raised_by_parser(raised("pyhanko.pdf_utils.fake"))
+    assert not _raised_by_parser(raised("reports._fake"))
