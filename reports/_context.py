@@ -587,38 +587,8 @@ def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
         "inversion": inversion,
         "dp": dp,
         "target_accuracy": None if target_acc is None else _pct(target_acc),
-        "notes": _privacy_notes(privacy),
+        "notes": [str(n) for n in privacy.notes],
     }
-
-
-_NAMED_SUBJECTS = ("Attribute inference", "DP reference", "Model inversion", "Membership inference")
-"""How the privacy notes that name the attack they are about begin."""
-
-
-def _privacy_notes(privacy: Any) -> list[str]:
-    """The privacy section's notes, each naming the attack it is about.
-
-    They come as one list, membership inference's first, and the report prints them at the
-    end of the section, under attribute inference: 'Evaluated on 8132 members sampled
-    from ...' then reads as if it were about the attribute inference just above ('Inferring
-    'sex' of 5000 training records'). A note that begins with its subject is kept as it
-    is; when a membership attack ran, the others are membership inference's (its run is
-    the only other source of section notes) and begin with 'Membership inference: '.
-    """
-    notes = [str(n) for n in getattr(privacy, "notes", []) or []]
-    if not getattr(privacy, "membership", None):
-        return notes
-    return [
-        n if n.startswith(_NAMED_SUBJECTS) else f"Membership inference: {_lower_first(n)}"
-        for n in notes
-    ]
-
-
-def _lower_first(text: str) -> str:
-    """'Evaluated on …' → 'evaluated on …'; 'ROC …' and 'DP …' stay (an acronym)."""
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        return text[0].lower() + text[1:]
-    return text
 
 
 def _advantage_text(e: Estimate) -> str:

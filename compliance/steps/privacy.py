@@ -108,7 +108,8 @@ def run(ctx: RunContext) -> PrivacySection:
             progress=ctx.progress,
         )
         membership, strongest, risk = outcome.results, outcome.strongest, outcome.risk
-        notes += outcome.notes
+        # the report prints the section's notes together: each names its attack
+        notes += [f"Membership inference: {n[:1].lower()}{n[1:]}" for n in outcome.notes]
     attribute = []
     if "attribute" in requested:
         assert members is not None and population is not None

@@ -105,6 +105,10 @@ def test_assess_adds_a_privacy_section(files: dict[str, Path]) -> None:
     assert len(privacy["dp_reference"]) == 2
     roles = {i["role"] for i in doc["inputs"]}
     assert {"members", "population"} <= roles
+    # the report prints the section's notes together, under the last attack: each names its own
+    subjects = ("Membership inference: ", "Attribute inference", "DP reference", "Model inversion")
+    assert privacy["notes"] and all(n.startswith(subjects) for n in privacy["notes"])
+    assert any(n.startswith("Membership inference: evaluated on") for n in privacy["notes"])
     # the terminal summary reads the same evidence: the strongest attack's sentence, each
     # attribute-inference finding, and each DP reference point
     text = " ".join(result.output.split())  # type: ignore[attr-defined]

@@ -211,10 +211,10 @@ ADULT_EXPOSURE: list[tuple[dict[str, str], int, int, float, float]] = [
     ({"age": "< 25"}, 1363, 1420, 0.520, 0.003668),
 ]
 ADULT_PRIVACY_NOTES = [
-    "Each attack's epsilon bound is at 99.17% confidence so that the largest of the 6 holds "
-    "at 95% (Bonferroni).",
-    "Evaluated on 8132 members sampled from 16280 training records and 8132 non-members "
-    "sampled from 16265 population records (seed 0).",
+    "Membership inference: each attack's epsilon bound is at 99.2% confidence so that the "
+    "largest of the 6 holds at 95% (Bonferroni).",
+    "Membership inference: evaluated on 8132 members sampled from 16280 training records "
+    "and 8132 non-members sampled from 16265 population records (seed 0).",
 ]
 
 
