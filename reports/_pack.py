@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from compliance.assessment import Assessment
 from compliance.errors import InputError
 from reports._format import (
+    SECONDARY,
     exposure_shown,
     exposure_suppression,
     fairness_suppression,
@@ -151,71 +152,69 @@ LL144_CHECK = "LL144-ratios"
 """The finding whose figures the LL144 table shows (policies/packs/nyc-ll144.yaml)."""
 
 
-def _small(v: Any, min_cell: int) -> bool:
-    """A count under the minimum cell size (policies already write those as words)."""
-    return isinstance(v, str) or (isinstance(v, int) and v < min_cell)
-
-
-def _ll144_count(v: Any, min_cell: int, suppressed: bool) -> str:
+def _ll144_count(v: Any, min_cell: int, hidden: bool) -> str:
+    """A count of the LL144 table: the number, '<10' under the cell size (policies already
+    write those as words), 'suppressed' when hidden to protect another."""
     if v is None:
         return ""
-    if _small(v, min_cell):
+    if isinstance(v, str) or (isinstance(v, int) and v < min_cell):
         return f"<{min_cell}"
-    return "suppressed" if suppressed else str(v)
-
-
-def _ll144_rate_shown(c: dict[str, Any], counted: str, min_cell: int) -> bool:
-    """Whether a category's selection or scoring rate (and ratio) gives no count under the
-    cell size."""
-    n, selected = c.get("n"), c.get(counted)
-    if not isinstance(n, int) or not isinstance(selected, int):
-        return False
-    return min(n, selected, n - selected) >= min_cell
+    return SECONDARY if hidden else str(v)
 
 
 def _ll144_table(assessment: Assessment) -> bytes | None:
     """NYC Local Law 144 impact ratios, as the `nyc-ll144` pack's LL144-ratios finding
     computed them (2% exclusion rule, unknown categories, each dimension on its own).
 
-    None when that pack did not run. Counts of a suppressed category are hidden, and so
-    are a rate and ratio that would give back a count under the minimum cell size.
+    None when that pack did not run. Its categories are slices of the fairness tables and
+    follow their suppression (`fairness_suppression`): a size hidden there is hidden here
+    with its share, and a rate, its ratio and its count are printed only where the fairness
+    tables print that rate (`Suppression.shown`). A dimension's unknown-category total is
+    hidden when the size of one of its unknown categories is.
     """
-    policy = assessment.policy
-    if policy is None:
+    policy, fairness = assessment.policy, assessment.fairness
+    if policy is None or fairness is None:
         return None
     finding = next(
         (f for f in policy.findings if f.pack == LL144_PACK and f.check == LL144_CHECK), None
     )
     dims = finding.measured.get("dimensions") if finding is not None else None
-    if not isinstance(dims, list):
+    if finding is None or not isinstance(dims, list):
         return None
-    mc = assessment.fairness.min_cell if assessment.fairness is not None else 10
-    rate = str(finding.measured.get("rate") or "selection_rate") if finding else "selection_rate"
+    supp = fairness_suppression(fairness)
+    mc = supp.min_cell
+    by_key = {slice_key(s.attributes): s for s in fairness.slices}
+    rate = str(finding.measured.get("rate") or "selection_rate")
     counted = "selected" if rate == "selection_rate" else "scored_above_median"
-    below = finding.measured.get("exclude_below_share") if finding is not None else None
+    below = finding.measured.get("exclude_below_share")
     under = f"under {below:.0%} of the data" if isinstance(below, float) else "too small"
     rows: list[list[Any]] = []
     for d in dims:
         dim = " × ".join(d.get("dimension") or [])
+        unknown_hidden = False
         for c in d.get("categories") or []:
-            suppressed = bool(c.get("suppressed"))
-            shown = _ll144_rate_shown(c, counted, mc)
+            key = slice_key(c.get("category") or {})
+            s = by_key.get(key)
+            n_hidden = s is None or supp.hides(key, "n")
+            size = _ll144_count(c.get("n"), mc, n_hidden)
+            shown = s is not None and supp.shown(s, rate)
+            unknown_hidden |= bool(c.get("unknown")) and not size.isdigit()
             notes = []
             if c.get("unknown"):
                 notes.append("unknown category: excluded from the ratios")
             elif c.get("excluded"):
                 notes.append(f"excluded from the ratios: {under}")
-            if suppressed:
-                notes.append(f"counts suppressed (a count under {mc})")
+            if size == SECONDARY:
+                notes.append(f"size suppressed: it would give back a size under {mc}")
             if not shown and c.get(rate) is not None:
                 notes.append(f"rate suppressed: it would give back a count under {mc}")
             rows.append(
                 [
                     dim,
                     group_text(c.get("category") or {}),
-                    _ll144_count(c.get("n"), mc, suppressed),
-                    "" if suppressed or _small(c.get("n"), mc) else _f(c.get("share")),
-                    _ll144_count(c.get(counted), mc, suppressed),
+                    size,
+                    _f(c.get("share")) if size.isdigit() else "",
+                    _ll144_count(c.get(counted), mc, not shown),
                     _f(c.get(rate)) if shown else "",
                     _f(c.get("impact_ratio")) if shown else "",
                     bool(c.get("excluded")),
@@ -227,7 +226,7 @@ def _ll144_table(assessment: Assessment) -> bytes | None:
             [
                 dim,
                 "unknown category (all records)",
-                _ll144_count(d.get("unknown_count"), mc, False),
+                _ll144_count(d.get("unknown_count"), mc, unknown_hidden),
                 "",
                 "",
                 "",

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from compliance.assessment import Assessment, PackRef
 from compliance.cli import app
 from reports import SigningKey, build_pack, pack_tables, verify_report
+from reports._format import group_text, slice_key
 
 OPENSSL = shutil.which("openssl")
 
@@ -173,14 +175,16 @@ def test_ll144_table_shows_the_packs_finding(assessment: Assessment) -> None:
     assert female["n"] == "2240" and female["selected"] == "600"
     assert float(female["impact_ratio"]) == pytest.approx(ratio["impact_ratio"])
     assert float(female["share"]) == pytest.approx(2240 / 5000)
-    # age 90+: 40 of 5,000 (0.8%) is under 2%: reported, but out of the ratios; a confusion
-    # cell under 10 (tp = 3) marks it suppressed, so its counts are hidden.
+    # age 90+: 40 of 5,000 (0.8%) is under 2%: reported, but out of the ratios. Its size
+    # is the next-smallest beside the 7 of unknown age, so the fairness tables hide it to
+    # protect those 7, and so does this table: its share and its rate (15 / 40) too, which
+    # would give the size back.
     old = rows[("age", "age = 90+")]
     assert old["excluded"] == "True" and old["impact_ratio"] == ""
     assert "under 2% of the data" in old["note"]
     assert old["n"] == "suppressed" and old["selected"] == "suppressed"
-    assert old["share"] == ""  # share x total would give its size back
-    assert float(old["selection_rate"]) == pytest.approx(15 / 40)
+    assert old["share"] == old["selection_rate"] == ""
+    assert "size suppressed" in old["note"] and "rate suppressed" in old["note"]
     # the 7 people of unknown age: no count, share, rate or ratio; and the unknown total
     tiny = rows[("age", "age = unknown")]
     assert tiny["n"] == "<10" and tiny["unknown"] == "True"
@@ -190,6 +194,42 @@ def test_ll144_table_shows_the_packs_finding(assessment: Assessment) -> None:
     assert rows[("sex", "unknown category (all records)")]["n"] == "<10"  # 0
     young = rows[("age", "age = 18-25")]
     assert float(young["impact_ratio"]) == pytest.approx(1.0)  # highest among the eligible
+
+
+def test_ll144_table_hides_what_the_fairness_tables_hide(assessment: Assessment) -> None:
+    """The LL144 categories are slices of slices.csv: a size hidden there is hidden here
+    (else the two tables together give it back), and a rate printed here is printed there.
+    The sexes add up to 5,000: with one made small, the size hidden beside it in
+    slices.csv to protect it is hidden here too."""
+    import policies
+
+    fair = assessment.fairness
+    assert fair is not None
+    small = {"n": 8, "counts": {"tp": 2, "fp": 2, "fn": 2, "tn": 2}}
+    slices = [
+        s.model_copy(update=small) if s.attributes == {"sex": "Female"} else s for s in fair.slices
+    ]
+    changed = assessment.model_copy(update={"fairness": fair.model_copy(update={"slices": slices})})
+    section = policies.evaluate(
+        changed, [policies.load_pack("nyc-ll144")], as_of=date(2026, 11, 29)
+    )
+    changed = changed.model_copy(update={"policy": section})
+    finding = next(f for f in section.findings if f.check == "LL144-ratios")
+    ll144, fairness_rows = _ll144_rows(changed), _slices(changed)
+    compared = 0
+    for d in finding.measured["dimensions"]:
+        for c in d["categories"]:
+            row = ll144[(" × ".join(d["dimension"]), group_text(c["category"]))]
+            there = fairness_rows[slice_key(c["category"])]
+            assert row["n"] == there["n"], c["category"]
+            if row["selection_rate"]:
+                assert there["selection_rate"], c["category"]
+                assert float(row["selection_rate"]) == pytest.approx(float(there["selection_rate"]))
+            compared += 1
+    assert compared >= 6
+    sexes = {c: r["n"] for (d, c), r in ll144.items() if d == "sex"}
+    assert sexes["sex = Female"] == "<10"
+    assert "suppressed" in sexes.values()  # the complement, hidden with it
 
 
 def test_ll144_table_is_left_out_when_the_pack_did_not_run(assessment: Assessment) -> None:
