@@ -366,7 +366,8 @@ def assess_risk(result: AttackResult) -> tuple[str, str]:
 
     high: TPR at 1% FPR is at least 10x random guessing (lower bound >= 10%) or the
     empirical epsilon lower bound is >= 2; low: the lower bound is under 3x random
-    guessing (< 3%) and the epsilon bound under 0.5; moderate otherwise.
+    guessing (< 3%) and the epsilon bound under 0.5; moderate otherwise. The sentence
+    prints both bounds the rule compares, beside the two-sided 95% interval of the TPR.
 
     Both bounds are one-sided at the attack's `epsilon_confidence`: in a suite of k attacks
     that is 1 - 0.05 / k, so that the worst reading over the suite holds at 95% (Bonferroni).
@@ -393,8 +394,8 @@ def assess_risk(result: AttackResult) -> tuple[str, str]:
     words = (
         f"{risk} membership risk: at a 1% false-positive rate the {result.name} attack "
         f"identifies {tpr:.1%} of members (95% CI {lo:.1%}-{hi:.1%}; random guessing: 1%), "
-        f"AUC {result.auc:.3f}; empirical epsilon >= {eps:.2f} at {level} "
-        f"({result.n_members} members, {result.n_nonmembers} non-members)"
+        f"at least {lo_suite:.1%} and empirical epsilon >= {eps:.2f} at {level}; "
+        f"AUC {result.auc:.3f} ({result.n_members} members, {result.n_nonmembers} non-members)"
     )
     return risk, words
 

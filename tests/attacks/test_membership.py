@@ -317,3 +317,38 @@ def test_no_attack_left_to_run_is_a_clear_input_error(
             target="income", options=FAST, attacks=["rmia"],
             predictions_column="pred", scores_column="score",
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tpr", "conf", "eps", "risk", "bound"),
+    [
+        # 3.4% of 4,000 members: the 95% one-sided lower bound 2.9% is under 3%: low
+        (0.034, 0.95, 0.3, "low", "2.9%"),
+        # the same 3.4% read at 99.2% (6 attacks): a lower bound still further under 3%
+        (0.034, 1 - 0.05 / 6, 0.3, "low", "2.8%"),
+        # 4.5%: bound 4.0%, over 3x random guessing: moderate, though epsilon is small
+        (0.045, 0.95, 0.3, "moderate", "4.0%"),
+        # a low TPR, but epsilon 0.6 >= 0.5: moderate
+        (0.02, 0.95, 0.6, "moderate", "1.6%"),
+        # 12%: bound 11.2% >= 10%: high
+        (0.12, 0.95, 0.0, "high", "11.2%"),
+    ],
+)
+def test_risk_rule_bands_and_the_bound_it_prints(
+    tpr: float, conf: float, eps: float, risk: str, bound: str
+) -> None:
+    """The rule compares the one-sided Clopper-Pearson lower bound of TPR at 1% FPR (at
+    the attack's confidence) with 3% and 10%, and the epsilon bound with 0.5 and 2; the
+    sentence prints the bound it compared, beside the two-sided 95% interval."""
+    from attacks.membership import assess_risk
+    from compliance.evidence.privacy import Estimate
+
+    result = AttackResult(
+        name="rmia", auc=0.6, tpr_at_fpr={"0.01": tpr, "0.001": tpr / 5},
+        tpr_at_fpr_ci={"0.01": Estimate(value=tpr, ci_low=tpr - 0.005, ci_high=tpr + 0.005)},
+        epsilon_lower_bound=eps, epsilon_confidence=conf, n_members=4000, n_nonmembers=4000,
+        reference_models=4, seconds=1.0,
+    )  # fmt: skip
+    got, words = assess_risk(result)
+    assert got == risk, words
+    assert f"at least {bound} and empirical epsilon >= {eps:.2f}" in words, words
