@@ -86,8 +86,9 @@ def attribute_codes(
     edges: list[float] | None,
     n_quantiles: int,
     categorical: bool = False,
-) -> tuple[np.ndarray, list[str], list[str] | None]:
-    """Each row's group code for one attribute, the groups' labels, and bin names if binned.
+) -> tuple[np.ndarray, list[str], list[float] | None]:
+    """Each row's group code for one attribute, the groups' labels, and the bin edges used
+    (given, or the quantiles of the values) if binned.
 
     Categorical values are sorted by label; bins keep their order; missing values form
     the group "(missing)", last. Only groups that occur are kept. `categorical` keeps
@@ -102,7 +103,6 @@ def attribute_codes(
         codes[~np.isfinite(values)] = len(bin_names)
         labels = [*bin_names, MISSING_LABEL]
     else:
-        bin_names = None
         raw, uniques = pd.factorize(series, use_na_sentinel=True)
         names = [
             str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
@@ -115,7 +115,7 @@ def attribute_codes(
     present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
     compress = np.full(len(labels), -1, dtype=np.int64)
     compress[present] = np.arange(len(present))
-    return compress[codes], [labels[i] for i in present], bin_names
+    return compress[codes], [labels[i] for i in present], edges
 
 
 def build_slices(
@@ -157,13 +157,10 @@ def build_slices(
                     path=path,
                     field=attr,
                 )
-        if edges is None and _is_binnable(frame[attr]):
-            values = pd.to_numeric(frame[attr], errors="coerce").to_numpy(dtype=float)
-            edges = quantile_edges(values, n_quantiles)
-        code, labels, names = attribute_codes(frame[attr], edges=edges, n_quantiles=n_quantiles)
-        if names is not None and edges is not None:
-            bin_names[attr] = names
-            bin_edges[attr] = [float(e) for e in edges]
+        code, labels, used = attribute_codes(frame[attr], edges=edges, n_quantiles=n_quantiles)
+        if used is not None:
+            bin_names[attr] = bin_labels(used)
+            bin_edges[attr] = [float(e) for e in used]
         uniq = np.asarray(labels, dtype=object)
         if len(uniq) > MAX_CATEGORIES:
             raise DataError(
