@@ -32,9 +32,10 @@ from compliance.evidence.fairness import (
 from compliance.evidence.policy import Finding, PackRef, PolicySection
 from compliance.evidence.privacy import AttackResult, PrivacySection, SliceExposure
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 # 1.1 adds FairnessSection.bin_edges (optional): a 1.0 file reads as 1.1 without them.
-READABLE_VERSIONS = ("1.0", "1.1")
+# 1.2 adds a regression's disparities and aggregates, whose tests read "welch".
+READABLE_VERSIONS = ("1.0", "1.1", "1.2")
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -176,7 +176,8 @@ def assess(
         bool,
         typer.Option(
             "--positive-label-unfavourable",
-            help="The positive label is the unfavourable outcome (e.g. default).",
+            help="The positive label (for a scoring model: a high score) is the unfavourable "
+            "outcome (e.g. default).",
         ),
     ] = False,
     trust_type: Annotated[

@@ -3,7 +3,9 @@
 One pass over the rows builds sufficient statistics per fine group (confusion counts,
 and score histograms when scores are given); everything else is arithmetic on those
 small arrays. The bootstrap is a multinomial draw over all fine-group-by-cell counts,
-which has exactly the distribution of the cell counts under resampling rows.
+which has exactly the distribution of the cell counts under resampling rows. A model
+that predicts a number keeps sums per slice instead (`compliance.regression_comparisons`):
+normal intervals, delta-method comparisons and Welch's t-tests.
 """
 
 from __future__ import annotations
@@ -29,18 +31,25 @@ from compliance.metrics import (
     CELLS,
     COUNT_METRICS,
     HIGHER_IS_BETTER,
+    OUTCOME_METRICS,
     PROPORTIONS,
     count_metrics,
     proportion,
     regression_metrics,
     score_metrics_from_bins,
 )
+from compliance.regression_comparisons import (
+    TERMS,
+    SliceMoments,
+    compare,
+    normal_intervals,
+    spread,
+)
 from compliance.slicing import SliceIndex, build_slices
 from compliance.stats import (
     adjust_pvalues,
     percentile_interval,
     two_proportion_test,
-    wilson_interval,
 )
 from compliance.veritas import select_metric
 
@@ -286,43 +295,6 @@ def _estimate(value: float, lo: float, hi: float) -> Estimate:
     return Estimate(value=value, ci_low=lo, ci_high=hi)
 
 
-def _regression_ci(
-    stats: SliceStatistics, y_true: np.ndarray, y_pred: np.ndarray, level: float
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Normal-approximation intervals for regression metrics (CLT on per-row terms)."""
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + level / 2))
-    err = np.asarray(y_pred, float) - np.asarray(y_true, float)
-    terms = {
-        "mean_absolute_error": np.abs(err),
-        "mse": err**2,
-        "mean_prediction": np.asarray(y_pred, float),
-    }
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    fine = stats.index.fine_codes
-    k = stats.index.n_fine
-    m = stats.index.membership
-    n = m @ np.bincount(fine, minlength=k).astype(float)
-    for name, t in terms.items():
-        s1 = m @ np.bincount(fine, weights=t, minlength=k)
-        s2 = m @ np.bincount(fine, weights=t**2, minlength=k)
-        with np.errstate(all="ignore"):
-            mean = s1 / n
-            sd = np.sqrt(np.maximum(s2 / n - mean**2, 0.0) * n / np.maximum(n - 1, 1))
-            half = z * sd / np.sqrt(n)
-        out[name] = (mean - half, mean + half)
-    lo, hi = out.pop("mse")
-    out["root_mean_squared_error"] = (np.sqrt(np.maximum(lo, 0)), np.sqrt(np.maximum(hi, 0)))
-    # the scoring rate is a proportion: Wilson, which stays inside [0, 1]
-    bounds = [
-        wilson_interval(k, n_i, level=level)
-        for k, n_i in zip(stats.counts[:, 4], stats.counts[:, 0], strict=True)
-    ]
-    out["scoring_rate"] = (np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds]))
-    return out
-
-
 def assess_fairness(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -361,8 +333,10 @@ def assess_fairness(
     n_slice = stats.counts[..., :].sum(axis=-1) if options.task == "binary" else stats.counts[:, 0]
     ok = n_slice >= options.min_slice_size
     intervals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    moments: SliceMoments | None = None
     if options.task == "regression":
-        intervals = _regression_ci(stats, y_true, y_pred, options.ci_level)
+        moments = SliceMoments.of(index, y_true, y_pred)
+        intervals = normal_intervals(moments, options.ci_level)
     else:
         for name, d in stats.draws.items():
             intervals[name] = percentile_interval(d, options.ci_level)
@@ -407,12 +381,15 @@ def assess_fairness(
         )  # fmt: skip
         disparities = _disparities(stats, ok, options)
         aggregates = _aggregates(stats, ok, options)
+    elif moments is not None:
+        disparities = _disparities(stats, ok, options, moments)
+        aggregates = _regression_aggregates(moments, ok, index, options)
     ci_method = (
         f"percentile bootstrap, {options.bootstrap} multinomial draws over "
         "fine-group-by-cell counts"
         if options.task == "binary"
-        else "normal approximation (central limit theorem on per-row errors); Wilson score "
-        "interval for the scoring rate"
+        else "normal approximation (central limit theorem on per-row errors; delta method "
+        "for differences and ratios); Wilson score interval for the scoring rate"
     )
     return FairnessSection(
         task=options.task,
@@ -442,7 +419,7 @@ def assess_fairness(
 def favourable_direction(metric: str, positive_label_favourable: bool) -> bool:
     """True when a higher value of `metric` serves the person better."""
     higher = HIGHER_IS_BETTER.get(metric, True)
-    if metric == "selection_rate" and not positive_label_favourable:
+    if metric in OUTCOME_METRICS and not positive_label_favourable:
         return False
     return higher
 
@@ -477,6 +454,8 @@ def _reference_index(
 
 def _denominator(stats: SliceStatistics, i: int, metric: str) -> int:
     """How many rows a slice's metric rests on (e.g. its actual positives, for the TPR)."""
+    if metric in TERMS:  # a regression metric: every row of the slice
+        return int(stats.counts[i, 0])
     if metric in PROPORTIONS:
         return int(proportion(stats.counts[i], metric)[1])
     if metric in ("balanced_accuracy", "roc_auc"):
@@ -501,14 +480,19 @@ def _proportion_test(
 
 
 def _disparities(
-    stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions
+    stats: SliceStatistics,
+    ok: np.ndarray,
+    options: FairnessOptions,
+    moments: SliceMoments | None = None,
 ) -> list[Disparity]:
     """Each ok slice against its dimension's reference group and against everyone.
 
     The p-value tests the comparison the disparity reports (Fisher's exact test for small
-    counts, else a two-proportion z-test): the slice against its reference group, or the
-    slice against the rest of the population for the comparison with everyone. The
-    p-values are adjusted across all distinct tests, each counted once.
+    counts, else a two-proportion z-test; Welch's t-test for a regression's mean metrics):
+    the slice against its reference group, or the slice against the rest of the population
+    for the comparison with everyone. The p-values are adjusted across all distinct tests,
+    each counted once. Intervals: bootstrap for a classifier, the delta method for a
+    regression (`moments`).
     """
     index = stats.index
     member = index.membership.astype(bool)
@@ -516,7 +500,7 @@ def _disparities(
     for i, s in enumerate(index.slices[1:], start=1):
         dims.setdefault(s.dimension, []).append(i)
     pairs: list[tuple[str, tuple[str, ...], int, int, bool]] = []  # metric, dim, i, target, group
-    for metric in DISPARITY_METRICS:
+    for metric in DISPARITY_METRICS if moments is None else tuple(TERMS):
         if metric not in stats.values:
             continue
         for dim, ids in dims.items():
@@ -532,7 +516,16 @@ def _disparities(
     # "A against the rest" and "B against the rest" are one test, counted once.
     tests: dict[tuple[str, frozenset[bytes]], tuple[str, float | None]] = {}
     pair_tests: list[tuple[str, frozenset[bytes]]] = []
-    for metric, _, i, target, is_group in pairs:
+    intervals: dict[str, tuple[float, ...]] = {}
+    for k, (metric, _, i, target, is_group) in enumerate(pairs):
+        if moments is not None:
+            c = compare(moments, metric, i, target if is_group else None, options.ci_level)
+            intervals[f"{metric}:{k}"] = (*c.difference, *c.ratio)
+            other = member[target] if is_group else member[0] & ~member[i]
+            key = (metric, frozenset((member[i].tobytes(), other.tobytes())))
+            tests.setdefault(key, (c.test, c.p_value))
+            pair_tests.append(key)
+            continue
         if is_group:
             # a slice and its reference group, two groups of one dimension, are disjoint
             other_rows = member[target]
@@ -546,9 +539,8 @@ def _disparities(
         if key not in tests:
             tests[key] = _proportion_test(stats.counts[i], other_counts, metric)
         pair_tests.append(key)
-    # all differences and ratios, and their bootstrap intervals, in one vectorised pass
-    intervals: dict[str, tuple[np.ndarray, ...]] = {}
-    for metric in {p[0] for p in pairs}:
+    # a classifier's differences and ratios, and their bootstrap intervals, in one pass
+    for metric in {p[0] for p in pairs} if moments is None else ():
         rows = [k for k, p in enumerate(pairs) if p[0] == metric]
         i_idx = np.array([pairs[k][2] for k in rows])
         t_idx = np.array([pairs[k][3] for k in rows])
@@ -565,18 +557,20 @@ def _disparities(
             else:
                 dlo = dhi = rlo = rhi = np.full(len(rows), np.nan)
         for pos, k in enumerate(rows):
-            intervals[f"{metric}:{k}"] = tuple(a[pos] for a in (diff, dlo, dhi, ratio, rlo, rhi))
+            intervals[f"{metric}:{k}"] = tuple(
+                float(a[pos]) for a in (diff, dlo, dhi, ratio, rlo, rhi)
+            )
     keys = [k for k, (_, p) in tests.items() if p is not None]
     p_raw = np.array([tests[k][1] for k in keys], dtype=float)
     adjusted = dict(zip(keys, adjust_pvalues(p_raw, options.correction), strict=True))
     out = []
     for k, (metric, dim, i, target, is_group) in enumerate(pairs):
-        diff, dlo, dhi, ratio, rlo, rhi = intervals[f"{metric}:{k}"]
+        d_v, d_lo, d_hi, r_v, r_lo, r_hi = intervals[f"{metric}:{k}"]
         test, p = tests[pair_tests[k]]
         p_adj = adjusted.get(pair_tests[k])
         four_fifths = None
-        if metric == "selection_rate" and is_group and np.isfinite(ratio):
-            four_fifths = bool(ratio < 0.8)
+        if metric == "selection_rate" and is_group and np.isfinite(r_v):
+            four_fifths = bool(r_v < 0.8)
         out.append(
             Disparity(
                 metric=metric,
@@ -584,8 +578,8 @@ def _disparities(
                 slice=index.slices[i].attributes,
                 reference=index.slices[target].attributes if is_group else "overall",
                 n_denominator=_denominator(stats, i, metric),
-                difference=_estimate(float(diff), float(dlo), float(dhi)),
-                ratio=_estimate(float(ratio), float(rlo), float(rhi)),
+                difference=_estimate(d_v, d_lo, d_hi),
+                ratio=_estimate(r_v, r_lo, r_hi),
                 test=test,  # type: ignore[arg-type]
                 p_value=p,
                 p_adjusted=None if p_adj is None else float(p_adj),
@@ -649,5 +643,32 @@ def _aggregates(
                     dimension=list(dim),
                     value=_estimate(p_ratio, rl[0], rh[0]),
                 )
+            )
+    return out
+
+
+def _regression_aggregates(
+    moments: SliceMoments, ok: np.ndarray, index: SliceIndex, options: FairnessOptions
+) -> list[GroupAggregate]:
+    """Between-group difference (max - min) and ratio (min / max) of each regression
+    metric per dimension, as fairlearn's MetricFrame.difference()/ratio() with
+    method='between_groups', with intervals from normal draws of the group means."""
+    dims: dict[tuple[str, ...], list[int]] = {}
+    for i, s in enumerate(index.slices[1:], start=1):
+        if ok[i]:
+            dims.setdefault(s.dimension, []).append(i)
+    out: list[GroupAggregate] = []
+    for d, (dim, ids) in enumerate(dims.items()):
+        if len(ids) < 2:
+            continue
+        for m, metric in enumerate(TERMS):
+            diff, ratio = spread(moments, metric, ids, options.ci_level, options.seed + 7 * d + m)
+            out.append(
+                GroupAggregate(
+                    name=f"{metric}_difference", dimension=list(dim), value=_estimate(*diff)
+                )
+            )
+            out.append(
+                GroupAggregate(name=f"{metric}_ratio", dimension=list(dim), value=_estimate(*ratio))
             )
     return out

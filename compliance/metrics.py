@@ -40,6 +40,11 @@ HIGHER_IS_BETTER = {
     "root_mean_squared_error": False,
 }
 
+# Metrics of the outcome itself (how often, or how highly, a group is scored), not of its
+# errors: higher serves the person better, unless the positive label (or a high score) is
+# the unfavourable outcome.
+OUTCOME_METRICS = frozenset({"selection_rate", "mean_prediction", "scoring_rate"})
+
 # Between-group aggregates (fairlearn's names) and the rates each is built from.
 AGGREGATES: dict[str, tuple[str, ...]] = {
     "demographic_parity": ("selection_rate",),

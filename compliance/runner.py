@@ -258,7 +258,8 @@ def run_assessment(spec: AssessSpec, *, progress: Progress | None = None) -> Ass
     ctx = load_context(spec, progress)
     options = FairnessOptions.from_spec(spec)
     sensitive = ctx.frame[list(spec.protected)]
-    with progress.step(f"Fairness per slice ({spec.bootstrap} bootstrap draws)"):
+    method = f"{spec.bootstrap} bootstrap draws" if spec.task == "binary" else "normal intervals"
+    with progress.step(f"Fairness per slice ({method})"):
         fairness = assess_fairness(
             ctx.y_true, ctx.y_pred, ctx.scores, sensitive, options=options, data_path=spec.data
         )

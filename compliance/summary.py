@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from compliance.assessment import Assessment
+from compliance.metrics import HIGHER_IS_BETTER, OUTCOME_METRICS
+from compliance.wording import PERCENT_METRICS
 
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def _num(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3g}"
 
 
 def _slice_name(attrs: dict[str, str]) -> str:
@@ -22,25 +28,33 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
 
     console = Console()
     fair = assessment.fairness
-    if fair is not None and fair.task == "binary" and fair.primary_metric:
-        metric = fair.primary_metric
+    metric = fair.primary_metric if fair is not None else None
+    if fair is not None and fair.task == "regression":
+        metric = "mean_absolute_error"  # no metric selection for a model that predicts a number
+    if fair is not None and metric and metric in fair.overall.metrics:
         sel = fair.metric_selection
         console.print(
             f"[bold]Primary fairness metric:[/bold] {metric.replace('_', ' ')}"
             + (f" ({sel.parity_metric.replace('_', ' ')})" if sel else "")
         )
+        fmt = _pct if metric in PERCENT_METRICS else _num
         overall = fair.overall.metrics[metric]
         console.print(
-            f"Overall: {_pct(overall.value)} "
-            f"(95% CI {_pct(overall.ci_low)}–{_pct(overall.ci_high)}), n = {fair.overall.n:,}"
+            f"Overall: {fmt(overall.value)} "
+            f"(95% CI {fmt(overall.ci_low)}–{fmt(overall.ci_high)}), n = {fair.overall.n:,}"
         )
+        higher_better = HIGHER_IS_BETTER.get(metric, True)
+        if sel is not None and metric in OUTCOME_METRICS and not sel.positive_label_favourable:
+            higher_better = False
         rows = [d for d in fair.disparities if d.metric == metric and d.reference != "overall"]
         reliable = [d for d in rows if (d.n_denominator or 0) >= fair.min_slice_size]
         rows = reliable + [d for d in rows if d not in reliable]
+        # worst first: the smallest ratio to the best-served group, or the largest where a
+        # lower value serves people better (an error rate)
         rows.sort(
             key=lambda d: (
                 (d.n_denominator or 0) < fair.min_slice_size,
-                d.ratio.value if d.ratio.value is not None else 1.0,
+                (1.0 if d.ratio.value is None else d.ratio.value) * (1 if higher_better else -1),
             )
         )
         table = Table(
@@ -56,7 +70,7 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
             table.add_row(
                 _slice_name(d.slice),
                 "<" + str(fair.min_cell) if s.suppressed and s.n < fair.min_cell else f"{s.n:,}",
-                f"{_pct(est.value)} ({_pct(est.ci_low)}–{_pct(est.ci_high)})",
+                f"{fmt(est.value)} ({fmt(est.ci_low)}–{fmt(est.ci_high)})",
                 ref,
                 "—"
                 if d.ratio.value is None

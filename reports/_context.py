@@ -227,6 +227,11 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
     by_key = {_slice_key(s.attributes): s for s in fairness.slices}
     primary = fairness.primary_metric or "selection_rate"
     focus = [primary] if primary == "selection_rate" else ["selection_rate", primary]
+    if fairness.task == "regression":
+        # no metric selection for a scoring model: its outcome (LL144's scoring rate) and
+        # its errors
+        primary = "mean_absolute_error"
+        focus = ["scoring_rate", primary]
     # Statements: group references first; flagged (four-fifths or significant) first.
     candidates = [
         d
@@ -397,6 +402,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
         "depth": fairness.depth,
         "n_four_fifths": n_flag_45,
         "n_significant": n_sig,
+        "gap_metrics": " or ".join(metric_label(m) for m in focus),
         "n_insufficient": insufficient,
         "n_slices": len(fairness.slices),
     }
@@ -903,11 +909,18 @@ def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
     f = ctx.get("fairness")
     if f:
         worst = next((s for s in f["statements"] if s["flagged"]), None)
+        gaps = (
+            f"gaps in {f['gap_metrics']} statistically significant after correction: "
+            f"{f['n_significant']}."
+        )
+        counts = (
+            f"Comparisons below the four-fifths threshold: {f['n_four_fifths']}; {gaps}"
+            if f["task"] == "binary"
+            else gaps[0].upper() + gaps[1:]
+        )
         out.append(
             f"Fairness was measured on {f['n']} people across {f['n_slices']} slices of "
-            f"{', '.join(f['protected'])}. Comparisons below the four-fifths threshold: "
-            f"{f['n_four_fifths']}; statistically significant gaps in {f['primary_metric']} or "
-            f"selection rate after correction: {f['n_significant']}."
+            f"{', '.join(f['protected'])}. {counts}"
         )
         if worst:
             out.append(worst["text"])

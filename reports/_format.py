@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from compliance.evidence._base import Estimate
-from compliance.metrics import AGGREGATES, CELLS, PROPORTIONS
+from compliance.metrics import AGGREGATES, CELLS, PROPORTIONS, REGRESSION_METRICS
 from compliance.wording import METRIC_WORDS as METRIC_LABELS
 from compliance.wording import PERCENT_METRICS, metric_words
 
@@ -293,6 +293,8 @@ class Suppression:
         dim = set(aggregate.dimension)
         groups = [s for s in fairness.slices if s.status == "ok" and set(s.attributes) == dim]
         metrics = AGGREGATES.get(base)
+        if metrics is None and base in REGRESSION_METRICS:
+            metrics = (base,)  # a regression metric's spread over the groups
         if metrics is None:
             return not any(
                 self.hides(slice_key(s.attributes), c) for s in groups for c in ("n", *s.counts)

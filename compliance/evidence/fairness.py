@@ -43,11 +43,12 @@ class Disparity(Frozen):
     n_denominator: int | None = None
     difference: Estimate
     ratio: Estimate
-    test: Literal["fisher", "z", "none"]
+    test: Literal["fisher", "z", "welch", "none"]
     p_value: float | None
     """Two-sided p of the comparison reported: the slice against the `reference` group, or
-    for "overall" the slice against the rest of the population; None for metrics that are
-    not proportions (balanced accuracy, ROC AUC)."""
+    for "overall" the slice against the rest of the population; None for metrics with no
+    test (balanced accuracy, ROC AUC). Proportions: Fisher's exact test or a z-test; a
+    regression's mean metrics: Welch's t-test (on squared errors for the RMSE)."""
     p_adjusted: float | None
     """`p_value` adjusted (`correction`) over every distinct test of the section, each once."""
     significant: bool

@@ -36,7 +36,7 @@ def test_outputs_only_audit_writes_assessment(tmp_path: Path, small_csv: Path) -
     )  # fmt: skip
     assert code == 0, output
     doc = json.loads((out / "assessment.json").read_text())
-    assert doc["schema_version"] == "1.1"
+    assert doc["schema_version"] == "1.2"
     assert doc["model"]["kind"] == "predictions"
     assert [i["role"] for i in doc["inputs"]] == ["evaluation"]
     assert len(doc["inputs"][0]["sha256"]) == 64
@@ -260,8 +260,9 @@ def test_neither_model_nor_predictions(tmp_path: Path, small_csv: Path) -> None:
 
 def test_regression_task_gives_error_metrics(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"g": rng.choice(["a", "b"], 500), "y": rng.normal(size=500)})
-    frame["yhat"] = frame["y"] + np.where(frame["g"] == "a", 0.1, 1.0) * rng.normal(size=500)
+    frame = pd.DataFrame({"g": rng.choice(["a", "b", "c"], 600), "y": rng.normal(size=600)})
+    noise = frame["g"].map({"a": 0.1, "b": 1.0, "c": 0.5})
+    frame["yhat"] = frame["y"] + noise * rng.normal(size=600)
     path = tmp_path / "reg.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "out"
@@ -293,6 +294,18 @@ def test_regression_task_gives_error_metrics(tmp_path: Path) -> None:
     assert b["metrics"]["root_mean_squared_error"]["value"] == pytest.approx(
         np.sqrt(((sub["yhat"] - sub["y"]) ** 2).mean())
     )
+    # b's errors are ten times a's: compared with a (the best served) by Welch's t-test
+    gap = next(
+        d
+        for d in doc["fairness"]["disparities"]
+        if d["metric"] == "mean_absolute_error" and d["slice"] == {"g": "b"}
+        and d["reference"] == {"g": "a"}
+    )  # fmt: skip
+    assert gap["test"] == "welch" and gap["significant"] and gap["ratio"]["value"] > 5
+    # the terminal table puts the worst first: for an error, the largest ratio to the best
+    assert "Worst slices by mean absolute error" in output
+    table = output[output.index("Worst slices") :]
+    assert table.index("g=b") < table.index("g=c")
 
 
 def test_parquet_and_german_credit_through_the_user_path(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -102,3 +103,8 @@ def test_scoring_rates_and_impact_ratios_for_a_scoring_model(
     assert "TP · FP · FN · TN" not in html and "No comparison could be stated" not in html
     assert "scoring rate (share scored above the median)" in html
     assert "Selection or scoring rates and impact ratios" in html
+    # its groups are compared in plain words: race B's scoring rate (shifted down by 0.6)
+    # against the best-served race, with Welch's t-test named in the method
+    statement = re.search(r"On [0-9,]+ people in the group race = B, the scoring rate[^<]*", html)
+    assert statement is not None and "statistically significant" in statement.group(0)
+    assert "Welch" in html and "four-fifths threshold" not in html
