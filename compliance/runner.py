@@ -91,6 +91,17 @@ def _check_spec(spec: AssessSpec) -> None:
         raise InputError(f"--bootstrap must be 0 or more, got {spec.bootstrap}", field="bootstrap")
     if spec.depth < 1:
         raise InputError(f"--depth must be at least 1, got {spec.depth}", field="depth")
+    if spec.quantile_bins < 2:
+        raise InputError(
+            f"--quantile-bins must be at least 2, got {spec.quantile_bins}",
+            field="quantile_bins",
+        )
+    if spec.task == "regression" and spec.scores_column is not None:
+        raise InputError(
+            "--scores-column is for a binary classifier's probabilities; a regression's "
+            "predictions are its scores (give them with --predictions-column)",
+            field="scores_column",
+        )
     if len(set(spec.protected)) != len(spec.protected):
         twice = next(a for a in spec.protected if spec.protected.count(a) > 1)
         raise InputError(f"--protected names {twice!r} twice", field=twice)
@@ -208,7 +219,7 @@ def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
             raise DataError(
                 "a regression target must be numeric", path=spec.data, field=spec.target
             )
-        y_pred_enc = np.asarray(y_pred_raw, dtype=float)
+        y_pred_enc = _numeric_predictions(y_pred_raw, spec)
     ctx = RunContext(
         spec=spec, frame=frame, y_true=y_true_enc, y_pred=y_pred_enc, scores=scores,
         model=model, progress=progress,
@@ -222,6 +233,25 @@ def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
             "could run arbitrary code; this run trusted its author."
         )
     return ctx
+
+
+def _numeric_predictions(y_pred_raw: np.ndarray, spec: AssessSpec) -> np.ndarray:
+    """A regression's predictions as numbers: each must be a finite number."""
+    field_name = spec.predictions_column or "model predictions"
+    raw = pd.Series(y_pred_raw)
+    values: np.ndarray = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        missing = int(raw.isna().sum())
+        example = next((v for v in raw[bad] if not pd.isna(v)), None)
+        what = (
+            f"{missing} rows have no prediction"
+            if example is None
+            else f"{int(bad.sum())} predictions are not numbers (such as {str(example)!r}); "
+            "a regression's predictions must be numeric"
+        )
+        raise DataError(what, path=spec.model or spec.data, field=field_name)
+    return values
 
 
 def _encode_predictions(

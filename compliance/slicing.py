@@ -162,6 +162,13 @@ def build_slices(
             bin_names[attr] = bin_labels(used)
             bin_edges[attr] = [float(e) for e in used]
         uniq = np.asarray(labels, dtype=object)
+        if len(uniq) == 1:
+            raise DataError(
+                f"every row has the same value ({labels[0]!r}): there are no groups to "
+                "compare; drop it from --protected, or assess data that holds its other groups",
+                path=path,
+                field=attr,
+            )
         if len(uniq) > MAX_CATEGORIES:
             raise DataError(
                 f"the protected attribute has {len(uniq)} distinct values (more than "

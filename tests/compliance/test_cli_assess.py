@@ -58,6 +58,18 @@ def test_outputs_only_audit_writes_assessment(tmp_path: Path, small_csv: Path) -
     assert "Worst slices" in output
 
 
+def test_summary_without_intervals_prints_none(tmp_path: Path, small_csv: Path) -> None:
+    """--bootstrap 0 gives no intervals: the terminal prints the values alone, never a
+    made-up '(0.00-0.00)'; slices whose rate rests on too few people are not ranked."""
+    code, output = _assess(
+        "--data", str(small_csv), "--target", "y", "--protected", "sex,race",
+        "--predictions-column", "pred", "--bootstrap", "0", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert code == 0, output
+    assert "0.00–0.00" not in output and "—–—" not in output
+    assert "Worst slices by" in output and "not judged, not ranked" in output
+
+
 def test_model_assessment_is_byte_identical_apart_from_created_at(
     tmp_path: Path, adult_lightgbm: Path, adult_test_path: Path
 ) -> None:
@@ -199,6 +211,61 @@ def test_protected_attribute_with_no_values(tmp_path: Path, small_csv: Path) -> 
         "pred",
     )
     assert "no_region.csv" in msg and "'region'" in msg and "slices would be empty" in msg
+
+
+def test_protected_attribute_with_one_value(tmp_path: Path, small_csv: Path) -> None:
+    """Every row Male: no groups to compare (a four-fifths or LL144 check would pass on the
+    one group against itself)."""
+    frame = pd.read_csv(small_csv).assign(sex="Male")
+    path = tmp_path / "one_sex.csv"
+    frame.to_csv(path, index=False)
+    msg = _bad(
+        tmp_path, "--data", str(path), "--target", "y", "--protected", "sex",
+        "--predictions-column", "pred",
+    )  # fmt: skip
+    assert "one_sex.csv" in msg and "'sex'" in msg and "no groups to compare" in msg
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("words", "300 predictions are not numbers (such as '<=50K')"),
+        ("holes", "40 rows have no prediction"),
+    ],
+)
+def test_regression_predictions_must_be_numbers(
+    tmp_path: Path, small_csv: Path, column: str, message: str
+) -> None:
+    frame = pd.read_csv(small_csv).head(300)
+    frame["words"] = "<=50K"
+    frame["holes"] = frame["score"].where(frame.index >= 40)
+    path = tmp_path / "reg.csv"
+    frame.to_csv(path, index=False)
+    msg = _bad(
+        tmp_path, "--data", str(path), "--target", "age", "--protected", "sex",
+        "--task", "regression", "--predictions-column", column,
+    )  # fmt: skip
+    assert "reg.csv" in msg and f"'{column}'" in msg and message in msg
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--quantile-bins", "1"], "--quantile-bins must be at least 2"),
+        (
+            ["--task", "regression", "--scores-column", "score"],
+            "--scores-column is for a binary classifier",
+        ),
+    ],
+)
+def test_options_that_cannot_apply(
+    tmp_path: Path, small_csv: Path, extra: list[str], message: str
+) -> None:
+    msg = _bad(
+        tmp_path, "--data", str(small_csv), "--target", "age", "--protected", "sex",
+        "--predictions-column", "pred", *extra,
+    )  # fmt: skip
+    assert message in msg
 
 
 def test_unknown_reference_group(tmp_path: Path, small_csv: Path) -> None:

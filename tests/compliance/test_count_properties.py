@@ -19,9 +19,11 @@ def labelled_rows(draw: st.DrawFn) -> pd.DataFrame:
     n = draw(st.integers(min_value=5, max_value=200))
     seed = draw(st.integers(min_value=0, max_value=2**31 - 1))
     rng = np.random.default_rng(seed)
+    a, b = rng.choice(["x", "y", "z"], size=n), rng.choice(["p", "q"], size=n)
+    a[:2], b[:2] = ["x", "y"], ["p", "q"]  # two groups at least: one is no comparison
     return pd.DataFrame({
-        "a": rng.choice(["x", "y", "z"], size=n),
-        "b": rng.choice(["p", "q"], size=n),
+        "a": a,
+        "b": b,
         "y": rng.integers(0, 2, size=n),
         "pred": rng.integers(0, 2, size=n),
         "score": rng.random(n),
