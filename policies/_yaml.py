@@ -82,6 +82,28 @@ def _walk(node: yaml.Node, loc: KeyPath, lines: dict[KeyPath, int], path: Path) 
             _walk(item, (*loc, i), lines, path)
 
 
+def _unconstructible(node: yaml.Node, loc: KeyPath) -> tuple[int, KeyPath] | None:
+    """The line and key path of the first scalar that YAML parses but cannot make a value
+    of (a date such as 2026-02-30), or None."""
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            yaml.SafeLoader("").construct_object(node, deep=True)
+        except ValueError:
+            return node.start_mark.line + 1, loc
+        return None
+    if isinstance(node, yaml.MappingNode):
+        children = [(str(k.value), v) for k, v in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(enumerate(node.value))  # type: ignore[arg-type]
+    else:
+        return None
+    for key, child in children:
+        found = _unconstructible(child, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
 def load_marked(path: Path | str, *, what: str = "policy file") -> Marked:
     """Read a YAML file; malformed YAML is a PolicyError naming the file and the line."""
     p = Path(path)
@@ -102,7 +124,11 @@ def parse_marked(text: str, *, path: Path) -> Marked:
             raise policy_error(path, 1, None, "the file is empty")
         lines: dict[KeyPath, int] = {}
         _walk(node, (), lines, path)
-        data = loader.construct_document(node)
+        try:
+            data = loader.construct_document(node)
+        except ValueError as exc:  # a well-formed scalar that is no value: 2026-13-45
+            line, loc = _unconstructible(node, ()) or (None, ())
+            raise policy_error(path, line, loc or None, f"not a valid value: {exc}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = None if mark is None else mark.line + 1

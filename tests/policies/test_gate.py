@@ -73,6 +73,25 @@ def test_missing_or_invalid_assessment_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "broken.json" in result.output
 
 
+def test_an_impossible_date_is_bad_input_with_its_line(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    """YAML reads 2026-02-30 as a date it cannot make: exit 2 naming the file, the line
+    and the field, not a traceback with exit 1 (which the gate uses for a failure)."""
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - pack: eeoc-four-fifths\n    check: four-fifths\n"
+        "    justification: plan R-12\n"
+        "    approver: CRO\n    expires: 2026-02-30\n",
+        encoding="utf-8",
+    )
+    result = gate(str(saved["fail"]), "--policy", "eeoc-four-fifths", "--waivers", str(waivers))
+    assert result.exit_code == 2, result.output
+    assert "waivers.yaml" in result.output and "waivers[0].expires" in result.output
+    assert "line 6" in result.output and "day is out of range" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_expired_waiver_fails_the_gate(saved: dict[str, Path], tmp_path: Path) -> None:
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(
