@@ -323,6 +323,14 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
     table = _rate_table(ctx, p.metric, p.include_intersections)
     if table is None:
         return Outcome("insufficient_data", NO_FAIRNESS)
+    fairness = ctx.assessment.fairness
+    if fairness is not None and p.metric not in fairness.overall.metrics:
+        return Outcome(
+            "insufficient_data",
+            f"The four-fifths rule compares {words(p.metric)}s, which this {fairness.task} "
+            "model's evidence does not hold; for a model that scores, NYC Local Law 144's "
+            "scoring-rate impact ratios (the nyc-ll144 pack) are the counterpart.",
+        )
     rows: list[dict[str, Any]] = []
     mc = ctx.min_cell
     for dim, slices in table.items():
@@ -473,7 +481,9 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
                 known_n += s.n
             n_counted = selected_count(s) if rate == "selection_rate" else s.counts.get(counted)
             categories.append({
-                "category": dict(s.attributes), "n": size(s.n, mc), "share": share,
+                # a small category's share would give its size back (share x total)
+                "category": dict(s.attributes), "n": size(s.n, mc),
+                "share": share if s.n >= mc else None,
                 counted: size(n_counted, mc),
                 rate: metric_value(s, rate),
                 "excluded": is_unknown or share < p.exclude_below_share,
@@ -516,6 +526,17 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
         f"{count(small, 'category', 'categories')} under {pct(p.exclude_below_share, 0)} of the "
         f"data {verb} left out of the ratios; their counts and rates are still reported."
     )
+    compared = [
+        d for d in dimensions if sum(c["impact_ratio"] is not None for c in d["categories"]) >= 2
+    ]
+    if not compared:
+        return Outcome(
+            "insufficient_data",
+            f"No impact ratio could be computed: no dimension has two or more eligible "
+            f"categories with a {words(rate)} above 0 (every {words(rate)} is 0 when, say, "
+            f"every score is the same).{tail}",
+            measured,
+        )
     if low_text:
         return Outcome(
             "warn",

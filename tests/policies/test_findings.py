@@ -321,6 +321,7 @@ def test_no_finding_prints_a_group_size_under_the_minimum_cell(build: Any) -> No
     race = next(d for d in ll.measured["dimensions"] if d["dimension"] == ["race"])
     cat = next(c for c in race["categories"] if c["category"] == {"race": "C"})
     assert cat["n"] == "fewer than 10" and cat["selected"] == "fewer than 10"
+    assert cat["share"] is None  # 7 / 2000 would give the 7 back
     assert race["unknown_count"] == 2000 - (990 + 990 + 7) and "race: 13" in ll.message
     sex = next(d for d in ll.measured["dimensions"] if d["dimension"] == ["sex"])
     assert sex["unknown_count"] == "fewer than 10"  # 0 unknown: also under the cell size

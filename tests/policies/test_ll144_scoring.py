@@ -108,3 +108,33 @@ def test_scoring_rates_and_impact_ratios_for_a_scoring_model(
     statement = re.search(r"On [0-9,]+ people in the group race = B, the scoring rate[^<]*", html)
     assert statement is not None and "statistically significant" in statement.group(0)
     assert "Welch" in html and "four-fifths threshold" not in html
+
+
+def test_constant_scores_give_no_ratios_not_a_pass(
+    scored: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    """Every score the same: no one is above the median, every scoring rate is 0 and no
+    ratio exists. The check says so (no data), where it used to pass."""
+    frame, _ = scored
+    path = tmp_path / "constant.csv"
+    frame.assign(score=40.0).to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [
+        "assess", "-q", "--data", str(path), "--target", "fit", "--protected", "sex,race",
+        "--task", "regression", "--predictions-column", "score", "--policy", "nyc-ll144",
+        "--out", str(out),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "assessment.json").read_text())
+    ll = next(f for f in doc["policy"]["findings"] if f["check"] == "LL144-ratios")
+    assert ll["status"] == "insufficient_data", ll["message"]
+    assert "No impact ratio could be computed" in ll["message"]
+    # a category under the cell size has no share either (share x total is its size)
+    race = next(d for d in ll["measured"]["dimensions"] if d["dimension"] == ["race"])
+    for cat in race["categories"]:
+        assert (cat["share"] is None) == (cat["n"] == "fewer than 10"), cat
+    # the four-fifths rule has no selection rate to judge on a scoring model: it says why
+    ff = CliRunner().invoke(
+        app, ["gate", str(out / "assessment.json"), "--policy", "eeoc-four-fifths"]
+    )
+    assert "four-fifths rule compares selection rates" in " ".join(ff.output.split())
