@@ -279,8 +279,9 @@ def compute_slice_statistics(
             ds = np.einsum("dkcb,sk->dscb", d4 * mean_s, m, optimize=True)
             ds2 = np.einsum("dkcb,sk->dscb", d4 * mean_s2, m, optimize=True)
             sm = score_metrics_from_bins(by_label(agg), by_label(ds), by_label(ds2), ece_of_bin)
-            # binned AUC treats pairs in one bin as ties: centre its draws on the exact AUC
-            sm["roc_auc"] = sm["roc_auc"] - binned_auc + exact["roc_auc"]
+            # binned AUC treats pairs in one bin as ties: centre its draws on the exact AUC,
+            # within the AUC's range (a near-perfect slice would shift past 1)
+            sm["roc_auc"] = np.clip(sm["roc_auc"] - binned_auc + exact["roc_auc"], 0.0, 1.0)
             for name, arr in sm.items():
                 draws.setdefault(name, []).append(arr)
     return SliceStatistics(

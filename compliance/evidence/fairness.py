@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from compliance.evidence._base import Estimate, Frozen
+from compliance.wording import PERCENT_METRICS
+
+UNIT_METRICS = frozenset(
+    {*PERCENT_METRICS, "roc_auc", "balanced_accuracy", "brier_score", "expected_calibration_error"}
+)
+"""Metrics that lie between 0 and 1, with their interval bounds."""
+CONFUSION_CELLS = ("tn", "fp", "fn", "tp")
 
 
 class MetricSelection(Frozen):
@@ -31,6 +38,23 @@ class SliceResult(Frozen):
     counts: dict[str, int] = Field(default_factory=dict)
     suppressed: bool = False
     metrics: dict[str, Estimate]
+
+    @model_validator(mode="after")
+    def _figures_are_possible(self) -> SliceResult:
+        """A rate outside 0 to 1, or confusion counts that do not add up to the group's
+        size, is refused: the file was edited or damaged, and a report must not sign it."""
+        for name, est in self.metrics.items():
+            if name not in UNIT_METRICS:
+                continue
+            for part in ("value", "ci_low", "ci_high"):
+                v = getattr(est, part)
+                if v is not None and not 0.0 <= v <= 1.0:
+                    raise ValueError(f"metrics.{name}.{part} is {v:g}, outside 0 to 1")
+        if all(c in self.counts for c in CONFUSION_CELLS):
+            total = sum(self.counts[c] for c in CONFUSION_CELLS)
+            if total != self.n:
+                raise ValueError(f"the confusion counts add up to {total}, not n = {self.n}")
+        return self
 
 
 class Disparity(Frozen):

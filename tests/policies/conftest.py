@@ -27,7 +27,7 @@ def make_slice(attrs: dict[str, str], tn: int, fp: int, fn: int, tp: int, *, min
                extra: dict[str, float] | None = None) -> SliceResult:  # fmt: skip
     n = tn + fp + fn + tp
     metrics = {
-        k: Estimate(value=v, ci_low=v - 0.02, ci_high=v + 0.02)
+        k: Estimate(value=v, ci_low=max(v - 0.02, 0.0), ci_high=min(v + 0.02, 1.0))
         for k, v in rates(tn, fp, fn, tp).items()
     }
     for k, v in (extra or {}).items():

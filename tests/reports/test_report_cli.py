@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from compliance.cli import app
@@ -64,6 +66,37 @@ def test_report_bad_inputs_exit_2(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["report", str(tmp_path / "none.json"), "--out", "x.pdf"])
     assert missing.exit_code == 2
     assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("metrics", "selection_rate", "value", 7.5), "selection_rate.value is 7.5, outside 0"),
+        (("metrics", "true_positive_rate", "ci_low", -0.2), "ci_low is -0.2, outside 0"),
+        (("n", None, None, 1), "the confusion counts add up to"),
+    ],
+)
+def test_an_impossible_figure_is_refused_not_signed(
+    assessment_file: Path, tmp_path: Path, edit: tuple[str, str | None, str | None, float],
+    message: str,
+) -> None:  # fmt: skip
+    """A rate of 750% or a group whose counts do not add up to its size: the file was
+    edited or damaged. Exit 2 naming the file and the slice; no PDF."""
+    doc = json.loads(assessment_file.read_text(encoding="utf-8"))
+    group = doc["fairness"]["slices"][0]
+    key, metric, part, value = edit
+    if metric is None:
+        group[key] = value
+    else:
+        group[key][metric][part] = value
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc), encoding="utf-8")
+    pdf = tmp_path / "r.pdf"
+    result = runner.invoke(app, ["report", str(edited), "--out", str(pdf)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "edited.json" in text and "fairness.slices.0" in text and message in text
+    assert not pdf.exists()
 
 
 def test_public_api_is_pinned() -> None:
