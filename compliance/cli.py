@@ -294,8 +294,9 @@ def assess(
         bool,
         typer.Option(
             "--overwrite",
-            help="Replace an existing --out directory and everything in it (never the working "
-            "directory or one holding an input).",
+            help="Replace an --out directory this tool did not write, and everything in it "
+            "(one it wrote, holding assessment.json, is always replaced whole; never the "
+            "working directory or one holding an input).",
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,

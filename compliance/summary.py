@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from compliance.assessment import Assessment
@@ -15,6 +16,25 @@ def _pct(x: float | None) -> str:
 
 def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:.3g}"
+
+
+def _ratio(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+def _with_ci(
+    fmt: Callable[[float | None], str],
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    label: str = "",
+) -> str:
+    """'0.82 (0.75-0.90)', or the value alone when it has no interval (--bootstrap 0)."""
+    if value is None:
+        return "—"
+    if low is None or high is None:
+        return fmt(value)
+    return f"{fmt(value)} ({label}{fmt(low)}–{fmt(high)})"
 
 
 def _slice_name(attrs: dict[str, str]) -> str:
@@ -40,26 +60,27 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
         fmt = _pct if metric in PERCENT_METRICS else _num
         overall = fair.overall.metrics[metric]
         console.print(
-            f"Overall: {fmt(overall.value)} "
-            f"(95% CI {fmt(overall.ci_low)}–{fmt(overall.ci_high)}), n = {fair.overall.n:,}"
+            f"Overall: {_with_ci(fmt, overall.value, overall.ci_low, overall.ci_high, '95% CI ')}"
+            f", n = {fair.overall.n:,}"
         )
         higher_better = HIGHER_IS_BETTER.get(metric, True)
         if sel is not None and metric in OUTCOME_METRICS and not sel.positive_label_favourable:
             higher_better = False
-        rows = [d for d in fair.disparities if d.metric == metric and d.reference != "overall"]
-        reliable = [d for d in rows if (d.n_denominator or 0) >= fair.min_slice_size]
-        rows = reliable + [d for d in rows if d not in reliable]
+        compared = [d for d in fair.disparities if d.metric == metric and d.reference != "overall"]
+        # a rate resting on fewer people than the minimum slice size is not judged: not ranked
+        rows = [d for d in compared if (d.n_denominator or 0) >= fair.min_slice_size]
+        unranked = len(compared) - len(rows)
         # worst first: the smallest ratio to the best-served group, or the largest where a
         # lower value serves people better (an error rate)
         rows.sort(
             key=lambda d: (
-                (d.n_denominator or 0) < fair.min_slice_size,
-                (1.0 if d.ratio.value is None else d.ratio.value) * (1 if higher_better else -1),
+                (1.0 if d.ratio.value is None else d.ratio.value) * (1 if higher_better else -1)
             )
         )
-        table = Table(
-            title=f"Worst slices by {metric.replace('_', ' ')} (against the best-served group)"
-        )
+        against = "the reference group" if fair.reference else "the best-served group"
+        if fair.reference and not all(a in fair.reference for a in fair.protected):
+            against = "the reference or best-served group"
+        table = Table(title=f"Worst slices by {metric.replace('_', ' ')} (against {against})")
         for col in ("slice", "n", "value (95% CI)", "reference", "ratio (95% CI)", "p adj."):
             table.add_column(col, justify="right" if col != "slice" else "left")
         by_attrs = {tuple(sorted(s.attributes.items())): s for s in fair.slices}
@@ -70,16 +91,19 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
             table.add_row(
                 _slice_name(d.slice),
                 "<" + str(fair.min_cell) if s.suppressed and s.n < fair.min_cell else f"{s.n:,}",
-                f"{fmt(est.value)} ({fmt(est.ci_low)}–{fmt(est.ci_high)})",
+                _with_ci(fmt, est.value, est.ci_low, est.ci_high),
                 ref,
-                "—"
-                if d.ratio.value is None
-                else f"{d.ratio.value:.2f} ({d.ratio.ci_low or 0:.2f}–{d.ratio.ci_high or 0:.2f})",
+                _with_ci(_ratio, d.ratio.value, d.ratio.ci_low, d.ratio.ci_high),
                 "—"
                 if d.p_adjusted is None
                 else f"{d.p_adjusted:.3g}" + (" *" if d.significant else ""),
             )
         console.print(table)
+        if unranked:
+            console.print(
+                f"{unranked} comparison(s) rest on fewer than {fair.min_slice_size} people: "
+                "not judged, not ranked."
+            )
         insufficient = [s for s in fair.slices if s.status == "insufficient_data"]
         if insufficient:
             console.print(
@@ -107,11 +131,18 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
     if assessment.policy is not None:
         console.print(f"[bold]Policy verdict:[/bold] {assessment.policy.verdict}")
         findings = assessment.policy.findings
-        shown = [f for f in findings if f.status in ("fail", "warn")]
+        # what needs action: failures, warnings, and blocking checks that had no data
+        shown = [
+            f
+            for f in findings
+            if f.status in ("fail", "warn")
+            or (f.status == "insufficient_data" and f.severity == "blocking")
+        ]
         for f in shown:
             mark = "" if f.severity == "blocking" else " (advisory)"
+            status = "NO DATA" if f.status == "insufficient_data" else f.status.upper()
             console.print(
-                f"  {f.status.upper():5} {f.pack}/{f.check}{mark}: {f.title}. {f.message}",
+                f"  {status:5} {f.pack}/{f.check}{mark}: {f.title}. {f.message}",
                 highlight=False,
                 soft_wrap=True,
                 markup=False,

@@ -696,7 +696,13 @@ def _finding_chart(
         reference=overall.value if overall else None,
         reference_label="all",
     )
-    return {"uri": uri, "metric": metric_label(metric), "n": str(len(rows))}
+    drawn_refs = sum(1 for r in rows if r.label.endswith(")") and "(reference, " in r.label)
+    return {
+        "uri": uri,
+        "metric": metric_label(metric),
+        "n": str(len(rows) - drawn_refs),
+        "references": "yes" if drawn_refs else "",
+    }
 
 
 WAIVER_STATES = {

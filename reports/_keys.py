@@ -172,7 +172,9 @@ def load_signing_key(
             key_any, first, extra = pkcs12.load_key_and_certificates(data, pw)
         except ValueError as exc:
             raise InputError(
-                f"not a readable PKCS#12 file or wrong password ({exc})", path=p, field="key"
+                f"neither a PEM key nor a readable PKCS#12 file, or a wrong password ({exc})",
+                path=p,
+                field="key",
             ) from exc
         if key_any is None:
             raise InputError("the PKCS#12 file holds no private key", path=p, field="key")

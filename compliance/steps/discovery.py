@@ -55,7 +55,7 @@ def run(ctx: RunContext) -> DiscoverySection:
         raise InputError(
             "slice discovery and proxy detection need a binary task",
             field="task",
-            hint="drop --find-slices and --slices-file for a regression model",
+            hint="drop --find-slices, --slices-file and --proxies for a regression model",
         )
     if spec.slice_metric not in SLICE_METRICS:
         raise InputError(
