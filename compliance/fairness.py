@@ -30,10 +30,9 @@ from compliance.metrics import (
     AGGREGATES,
     CELLS,
     COUNT_METRICS,
-    HIGHER_IS_BETTER,
-    OUTCOME_METRICS,
     PROPORTIONS,
     count_metrics,
+    favourable_direction,
     proportion,
     regression_metrics,
     score_metrics_from_bins,
@@ -415,14 +414,6 @@ def assess_fairness(
         disparities=disparities,
         aggregates=aggregates,
     )
-
-
-def favourable_direction(metric: str, positive_label_favourable: bool) -> bool:
-    """True when a higher value of `metric` serves the person better."""
-    higher = HIGHER_IS_BETTER.get(metric, True)
-    if metric in OUTCOME_METRICS and not positive_label_favourable:
-        return False
-    return higher
 
 
 def _reference_index(

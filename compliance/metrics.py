@@ -45,6 +45,14 @@ HIGHER_IS_BETTER = {
 # the unfavourable outcome.
 OUTCOME_METRICS = frozenset({"selection_rate", "mean_prediction", "scoring_rate"})
 
+
+def favourable_direction(metric: str, positive_label_favourable: bool = True) -> bool:
+    """True when a higher value of `metric` serves the person better."""
+    if metric in OUTCOME_METRICS and not positive_label_favourable:
+        return False
+    return HIGHER_IS_BETTER.get(metric, True)
+
+
 # Between-group aggregates (fairlearn's names) and the rates each is built from.
 AGGREGATES: dict[str, tuple[str, ...]] = {
     "demographic_parity": ("selection_rate",),

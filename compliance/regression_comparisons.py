@@ -38,11 +38,16 @@ SPREAD_DRAWS = 2000
 
 @dataclass(frozen=True)
 class SliceMoments:
-    """Rows, sums and sums of squares of each per-row term, for every slice (row 0: all)."""
+    """Rows, sums and sums of squares of each per-row term, for every slice (row 0: all).
+
+    The sums are of the term less its median (`shift`): a variance from raw sums cancels
+    to nothing on predictions near 1e9, and a constant term then has exactly no spread.
+    """
 
     n: np.ndarray
     s1: dict[str, np.ndarray]
     s2: dict[str, np.ndarray]
+    shift: dict[str, float]
 
     @classmethod
     def of(cls, index: SliceIndex, y_true: np.ndarray, y_pred: np.ndarray) -> SliceMoments:
@@ -56,9 +61,11 @@ class SliceMoments:
         }
         fine, k, m = index.fine_codes, index.n_fine, index.membership
         n = m @ np.bincount(fine, minlength=k).astype(float)
-        s1 = {t: m @ np.bincount(fine, weights=v, minlength=k) for t, v in terms.items()}
-        s2 = {t: m @ np.bincount(fine, weights=v**2, minlength=k) for t, v in terms.items()}
-        return cls(n, s1, s2)
+        shift = {t: float(np.median(v)) for t, v in terms.items()}
+        centred = {t: v - shift[t] for t, v in terms.items()}
+        s1 = {t: m @ np.bincount(fine, weights=v, minlength=k) for t, v in centred.items()}
+        s2 = {t: m @ np.bincount(fine, weights=v**2, minlength=k) for t, v in centred.items()}
+        return cls(n, s1, s2, shift)
 
     def stats(self, term: str, i: int, *, rest: bool = False) -> tuple[float, float, float]:
         """(rows, mean, sample variance) of a term in slice i, or in everyone outside it."""
@@ -71,9 +78,9 @@ class SliceMoments:
             )
         if n <= 0:
             return 0.0, math.nan, math.nan
-        mean = s1 / n
-        var = max(s2 - s1 * mean, 0.0) / (n - 1) if n > 1 else math.nan
-        return n, mean, var
+        centred = s1 / n
+        var = max(s2 - s1 * centred, 0.0) / (n - 1) if n > 1 else math.nan
+        return n, self.shift[term] + centred, var
 
 
 def _h(metric: str, mean: float) -> tuple[float, float]:
@@ -102,12 +109,14 @@ def normal_intervals(mom: SliceMoments, level: float) -> dict[str, tuple[np.ndar
             if n <= 0:
                 continue
             if metric == "scoring_rate":
-                lo[i], hi[i] = wilson_interval(float(mom.s1[term][i]), n, level=level)
+                lo[i], hi[i] = wilson_interval(round(mean * n), n, level=level)
                 continue
             half = z * math.sqrt(var / n) if n > 1 else math.nan
             a, b = mean - half, mean + half
             if metric == "root_mean_squared_error":
                 a, b = math.sqrt(max(a, 0.0)), math.sqrt(max(b, 0.0))
+            elif metric == "mean_absolute_error":
+                a = max(a, 0.0)  # an error is never negative
             lo[i], hi[i] = a, b
         out[metric] = (lo, hi)
     return out
@@ -117,13 +126,16 @@ def welch_test(n1: float, m1: float, v1: float, n2: float, m2: float, v2: float)
     """Two-sided p-value of Welch's t-test that two independent means are equal."""
     from scipy.stats import t as student
 
-    if n1 < 2 or n2 < 2 or not (math.isfinite(v1) and math.isfinite(v2)):
+    if n1 < 2 or n2 < 2 or not all(math.isfinite(x) for x in (m1, v1, m2, v2)):
         return None
     a, b = v1 / n1, v2 / n2
-    if a + b == 0:
+    if a + b == 0:  # two constant groups: the same value, or surely different
         return 1.0 if m1 == m2 else 0.0
-    stat = (m1 - m2) / math.sqrt(a + b)
-    df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
+    try:
+        stat = (m1 - m2) / math.sqrt(a + b)
+        df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
+    except (OverflowError, ZeroDivisionError):
+        return None
     return float(2 * student.sf(abs(stat), df))
 
 
@@ -144,8 +156,8 @@ def compare(mom: SliceMoments, metric: str, i: int, target: int | None, level: f
     na, ma, va = mom.stats(term, i)
     if target is None:
         nb, mb, vb = mom.stats(term, i, rest=True)
-        w = na / (na + nb) if na + nb else math.nan
-        m_ref = w * ma + (1 - w) * mb
+        n_all, m_ref, _ = mom.stats(term, 0)  # = w·ma + (1 - w)·mb, without its rounding
+        w = na / n_all if n_all else math.nan
     else:
         nb, mb, vb = mom.stats(term, target)
         w, m_ref = 0.0, mb
@@ -160,15 +172,21 @@ def compare(mom: SliceMoments, metric: str, i: int, target: int | None, level: f
     var_b = vb / nb if nb > 1 else math.nan
     z = _z(level)
     diff = ha - href
-    se = math.sqrt((da - w * dref) ** 2 * var_a + ((1 - w) * dref) ** 2 * var_b)
+    try:
+        se = math.sqrt((da - w * dref) ** 2 * var_a + ((1 - w) * dref) ** 2 * var_b)
+    except OverflowError:
+        se = math.nan
     difference = (diff, diff - z * se, diff + z * se)
     ratio = (math.nan, math.nan, math.nan)
     if ha > 0 and href > 0:
         r = ha / href
-        se_log = math.sqrt(
-            (da / ha - w * dref / href) ** 2 * var_a + ((1 - w) * dref / href) ** 2 * var_b
-        )
-        ratio = (r, r * math.exp(-z * se_log), r * math.exp(z * se_log))
+        try:
+            se_log = math.sqrt(
+                (da / ha - w * dref / href) ** 2 * var_a + ((1 - w) * dref / href) ** 2 * var_b
+            )
+            ratio = (r, r * math.exp(-z * se_log), r * math.exp(z * se_log))
+        except OverflowError:
+            ratio = (r, math.nan, math.nan)
     if metric == "scoring_rate":
         k_a, k_b = round(ma * na), round(mb * nb)
         test, p = two_proportion_test(k_a, int(na), k_b, int(nb))
@@ -185,21 +203,29 @@ def spread(
     term = TERMS[metric]
     stats = [mom.stats(term, i) for i in ids]
     means = np.array([m for _, m, _ in stats])
-    ses = np.array([math.sqrt(v / n) if n > 1 else 0.0 for n, _, v in stats])
+    ses = np.array([math.sqrt(v / n) if n > 1 else math.nan for n, _, v in stats])
+    values = means
+    if metric == "root_mean_squared_error":
+        values = np.sqrt(np.maximum(means, 0.0))
+    hi, lo = float(values.max()), float(values.min())
+    nothing = (math.nan, math.nan)
+    ratio_value = lo / hi if lo > 0 else math.nan
+    if not np.all(np.isfinite(ses)):  # a one-row group has no spread to draw from
+        return (hi - lo, *nothing), (ratio_value, *nothing)
     rng = np.random.default_rng(seed)
     draws = rng.normal(means, ses, size=(SPREAD_DRAWS, len(ids)))
     if metric == "scoring_rate":
         draws = np.clip(draws, 0.0, 1.0)
-    values = means
     if metric == "root_mean_squared_error":
-        values, draws = np.sqrt(np.maximum(means, 0.0)), np.sqrt(np.maximum(draws, 0.0))
+        draws = np.sqrt(np.maximum(draws, 0.0))
     elif metric == "mean_absolute_error":
         draws = np.maximum(draws, 0.0)
-    hi, lo = values.max(), values.min()
     d_hi, d_lo = draws.max(axis=1), draws.min(axis=1)
     dl, dh = percentile_interval((d_hi - d_lo)[:, None], level)
-    difference = (float(hi - lo), float(dl[0]), float(dh[0]))
-    if lo <= 0 or np.any(d_hi <= 0):
-        return difference, (math.nan, math.nan, math.nan)
+    difference = (hi - lo, float(dl[0]), float(dh[0]))
+    if lo <= 0:  # a ratio of values that can be 0 or negative means nothing
+        return difference, (math.nan, *nothing)
+    if np.any(d_lo <= 0):
+        return difference, (ratio_value, *nothing)
     rl, rh = percentile_interval((d_lo / d_hi)[:, None], level)
-    return difference, (float(lo / hi), float(rl[0]), float(rh[0]))
+    return difference, (ratio_value, float(rl[0]), float(rh[0]))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from compliance.assessment import Assessment
-from compliance.metrics import HIGHER_IS_BETTER, OUTCOME_METRICS
+from compliance.metrics import favourable_direction
 from compliance.wording import PERCENT_METRICS
 
 
@@ -63,9 +63,9 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
             f"Overall: {_with_ci(fmt, overall.value, overall.ci_low, overall.ci_high, '95% CI ')}"
             f", n = {fair.overall.n:,}"
         )
-        higher_better = HIGHER_IS_BETTER.get(metric, True)
-        if sel is not None and metric in OUTCOME_METRICS and not sel.positive_label_favourable:
-            higher_better = False
+        higher_better = favourable_direction(
+            metric, sel.positive_label_favourable if sel is not None else True
+        )
         compared = [d for d in fair.disparities if d.metric == metric and d.reference != "overall"]
         # a rate resting on fewer people than the minimum slice size is not judged: not ranked
         rows = [d for d in compared if (d.n_denominator or 0) >= fair.min_slice_size]

@@ -17,6 +17,7 @@ from typing import Any
 from compliance.assessment import Assessment
 from compliance.evidence._base import Estimate
 from compliance.evidence.fairness import Disparity, FairnessSection, SliceResult
+from compliance.metrics import favourable_direction
 from reports import _charts
 from reports._format import (
     PERCENT_METRICS,
@@ -239,10 +240,21 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
         if d.metric in focus and not isinstance(d.reference, str) and len(d.dimension) == 1
     ]
 
+    favourable = (
+        fairness.metric_selection.positive_label_favourable
+        if fairness.metric_selection is not None
+        else True
+    )
+
     def rank(d: Disparity) -> tuple[int, float]:
+        """Flagged first, then the widest gap: the smallest ratio to the best-served
+        group, or the largest where a lower value serves people better (an error)."""
         flagged = bool(d.four_fifths_flag) or d.significant
         ratio = d.ratio.value if d.ratio.value is not None else 1.0
-        return (0 if flagged else 1, ratio)
+        return (
+            0 if flagged else 1,
+            ratio if favourable_direction(d.metric, favourable) else -ratio,
+        )
 
     statements = []
     for d in sorted(candidates, key=rank):
@@ -403,6 +415,8 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
         "n_four_fifths": n_flag_45,
         "n_significant": n_sig,
         "gap_metrics": " or ".join(metric_label(m) for m in focus),
+        # a regression assessed before schema 1.2 holds no between-group comparisons
+        "compared": bool(fairness.disparities) or fairness.task == "binary",
         "n_insufficient": insufficient,
         "n_slices": len(fairness.slices),
     }
@@ -923,6 +937,8 @@ def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
             f"Comparisons below the four-fifths threshold: {f['n_four_fifths']}; {gaps}"
             if f["task"] == "binary"
             else gaps[0].upper() + gaps[1:]
+            if f["compared"]
+            else "Its groups were not compared (an assessment from before schema 1.2)."
         )
         out.append(
             f"Fairness was measured on {f['n']} people across {f['n_slices']} slices of "

@@ -264,17 +264,23 @@ class Suppression:
         """Whether slice `s`'s `metric` can be printed without giving a hidden count back.
 
         Printed only when `displayable` (no numerator, complement or denominator under the
-        cell size) and, for a function of the counts (a rate, the balanced accuracy), when
-        the group's size is printed: a rate to six digits beside its interval narrows a
-        hidden size to a few values, and the size then gives back a small sibling's.
-        Scores (ROC AUC, Brier, calibration) and a regression's errors do not follow from
-        the counts and stay printed. Slices with insufficient data: never.
+        cell size) and, for a function of the counts (a rate, the balanced accuracy) or a
+        regression's metric, when the group's size is printed: a rate to six digits beside
+        its interval narrows a hidden size to a few values, and the size then gives back a
+        small sibling's; a regression's MAE, RMSE and the MAE's normal interval give its
+        standard deviation and so its size, as does a Welch test's degrees of freedom.
+        Scores (ROC AUC, Brier, calibration) do not follow from the counts and stay printed.
+        Slices with insufficient data: never.
         """
         if s.status != "ok" or not displayable(metric, s.counts, s.n, self.min_cell):
             return False
         if (slice_key(s.attributes), "n") not in self.hidden:
             return True
-        return metric not in _RATES and metric not in _COUNT_FUNCTIONS
+        return (
+            metric not in _RATES
+            and metric not in _COUNT_FUNCTIONS
+            and metric not in REGRESSION_METRICS
+        )
 
     def aggregate_shown(self, fairness: FairnessSection, aggregate: GroupAggregate) -> bool:
         """Whether a between-group aggregate can be printed.
