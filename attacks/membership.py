@@ -19,6 +19,7 @@ population trains the reference models and supplies RMIA's z records.
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -361,6 +362,13 @@ SUITE_CONFIDENCE = 0.95
 """The confidence of the suite's strongest claim: its largest epsilon bound, its worst reading."""
 
 
+def _floor(x: float, decimals: int) -> str:
+    """A lower bound printed rounded down, so that 2.998% never reads as the 3.0% it is
+    compared with."""
+    scale = 10**decimals
+    return f"{math.floor(x * scale + 1e-9) / scale:.{decimals}f}"
+
+
 def assess_risk(result: AttackResult) -> tuple[str, str]:
     """Plain-words risk of one attack from its confidence bounds (thresholds fixed a priori).
 
@@ -394,7 +402,8 @@ def assess_risk(result: AttackResult) -> tuple[str, str]:
     words = (
         f"{risk} membership risk: at a 1% false-positive rate the {result.name} attack "
         f"identifies {tpr:.1%} of members (95% CI {lo:.1%}-{hi:.1%}; random guessing: 1%), "
-        f"at least {lo_suite:.1%} and empirical epsilon >= {eps:.2f} at {level}; "
+        f"at least {_floor(lo_suite * 100, 1)}% and empirical epsilon >= {_floor(eps, 2)} "
+        f"at {level}; "
         f"AUC {result.auc:.3f} ({result.n_members} members, {result.n_nonmembers} non-members)"
     )
     return risk, words

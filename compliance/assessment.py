@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -141,12 +141,32 @@ def load_assessment(path: str | Path) -> Assessment:
             path=p,
             field="schema_version",
         )
+    if version in ("1.0", "1.1"):
+        _clip_auc_bounds(raw)
     try:
         return Assessment.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(x) for x in err["loc"])
         raise InputError(err["msg"], path=p, field=field) from exc
+
+
+def _clip_auc_bounds(raw: dict[str, Any]) -> None:
+    """Before 1.2 the bootstrap could put a slice's ROC AUC interval bound a little past 1
+    (draws shifted onto the exact AUC); such a bound reads as 1, as 1.2 writes it."""
+    fairness = raw.get("fairness")
+    if not isinstance(fairness, dict):
+        return
+    groups = [fairness.get("overall"), *(fairness.get("slices") or [])]
+    for group in groups:
+        metrics = group.get("metrics") if isinstance(group, dict) else None
+        auc = metrics.get("roc_auc") if isinstance(metrics, dict) else None
+        if not isinstance(auc, dict):
+            continue
+        for part in ("ci_low", "ci_high"):
+            v = auc.get(part)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                auc[part] = min(max(float(v), 0.0), 1.0)
 
 
 def json_schema() -> str:

@@ -47,7 +47,7 @@ def encode_binary_target(
 
 
 def validate_scores(scores: pd.Series, *, path: str | Path, field: str) -> np.ndarray:
-    """Scores must be numeric and present for every row."""
+    """Scores must be numeric probabilities, present for every row."""
     numeric = pd.to_numeric(scores, errors="coerce")
     bad = numeric.isna() & scores.notna()
     if bad.any():
@@ -59,4 +59,15 @@ def validate_scores(scores: pd.Series, *, path: str | Path, field: str) -> np.nd
         )
     if numeric.isna().any():
         raise DataError(f"{int(numeric.isna().sum())} rows have no score", path=path, field=field)
-    return np.asarray(numeric.to_numpy(dtype=float))
+    values = np.asarray(numeric.to_numpy(dtype=float))
+    outside = ~((values >= 0.0) & (values <= 1.0))
+    if outside.any():
+        raise DataError(
+            f"scores must be probabilities between 0 and 1 (the Brier score and calibration "
+            f"compare them with the labels); {int(outside.sum())} rows are not "
+            f"(e.g. {values[outside][0]:g})",
+            path=path,
+            field=field,
+            hint="turn logits into probabilities first (1 / (1 + exp(-logit)))",
+        )
+    return values

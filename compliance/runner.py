@@ -215,9 +215,11 @@ def load_context(spec: AssessSpec, progress: Progress) -> RunContext:
         y_pred_enc = _encode_predictions(y_pred_raw, labels, model, spec)
     else:
         y_true_enc = pd.to_numeric(y_true, errors="coerce").to_numpy(dtype=float)
-        if np.isnan(y_true_enc).any():
+        if not np.isfinite(y_true_enc).all():
             raise DataError(
-                "a regression target must be numeric", path=spec.data, field=spec.target
+                "a regression target must be a finite number on every row",
+                path=spec.data,
+                field=spec.target,
             )
         y_pred_enc = _numeric_predictions(y_pred_raw, spec)
     ctx = RunContext(

@@ -92,6 +92,9 @@ def _unconstructible(node: yaml.Node, loc: KeyPath) -> tuple[int, KeyPath] | Non
             return node.start_mark.line + 1, loc
         return None
     if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:  # a key can be a date too: `2026-02-30: x`
+            if _unconstructible(key_node, loc) is not None:
+                return key_node.start_mark.line + 1, (*loc, str(key_node.value))
         children = [(str(k.value), v) for k, v in node.value]
     elif isinstance(node, yaml.SequenceNode):
         children = list(enumerate(node.value))  # type: ignore[arg-type]

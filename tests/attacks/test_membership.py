@@ -325,13 +325,13 @@ def test_no_attack_left_to_run_is_a_clear_input_error(
         # 3.4% of 4,000 members: the 95% one-sided lower bound 2.9% is under 3%: low
         (0.034, 0.95, 0.3, "low", "2.9%"),
         # the same 3.4% read at 99.2% (6 attacks): a lower bound still further under 3%
-        (0.034, 1 - 0.05 / 6, 0.3, "low", "2.8%"),
-        # 4.5%: bound 4.0%, over 3x random guessing: moderate, though epsilon is small
-        (0.045, 0.95, 0.3, "moderate", "4.0%"),
+        (0.034, 1 - 0.05 / 6, 0.3, "low", "2.7%"),
+        # 4.5%: bound 3.97% (printed rounded down), over 3x random guessing: moderate
+        (0.045, 0.95, 0.3, "moderate", "3.9%"),
         # a low TPR, but epsilon 0.6 >= 0.5: moderate
         (0.02, 0.95, 0.6, "moderate", "1.6%"),
-        # 12%: bound 11.2% >= 10%: high
-        (0.12, 0.95, 0.0, "high", "11.2%"),
+        # 12%: bound 11.16% >= 10%: high
+        (0.12, 0.95, 0.0, "high", "11.1%"),
     ],
 )
 def test_risk_rule_bands_and_the_bound_it_prints(
@@ -339,7 +339,8 @@ def test_risk_rule_bands_and_the_bound_it_prints(
 ) -> None:
     """The rule compares the one-sided Clopper-Pearson lower bound of TPR at 1% FPR (at
     the attack's confidence) with 3% and 10%, and the epsilon bound with 0.5 and 2; the
-    sentence prints the bound it compared, beside the two-sided 95% interval."""
+    sentence prints the bound it compared, rounded down, beside the two-sided 95%
+    interval (bounds from scipy's beta quantiles: 2.94%, 2.75%, 3.97%, 1.65%, 11.16%)."""
     from attacks.membership import assess_risk
     from compliance.evidence.privacy import Estimate
 
@@ -352,3 +353,17 @@ def test_risk_rule_bands_and_the_bound_it_prints(
     got, words = assess_risk(result)
     assert got == risk, words
     assert f"at least {bound} and empirical epsilon >= {eps:.2f}" in words, words
+
+
+def test_a_bound_just_under_the_line_never_prints_as_the_line() -> None:
+    """42 of 1,070 members: the lower bound is 2.998%, under 3% (low); printed rounded to
+    the nearest it read 'at least 3.0%' beside 'low'. Rounded down it reads 2.9%."""
+    from attacks.membership import assess_risk
+
+    result = AttackResult(
+        name="rmia", auc=0.6, tpr_at_fpr={"0.01": 42 / 1070, "0.001": 0.005},
+        epsilon_lower_bound=0.3, epsilon_confidence=0.95, n_members=1070, n_nonmembers=1070,
+        reference_models=4, seconds=1.0,
+    )  # fmt: skip
+    risk, words = assess_risk(result)
+    assert risk == "low" and "at least 2.9%" in words, words

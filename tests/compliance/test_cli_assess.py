@@ -268,6 +268,34 @@ def test_options_that_cannot_apply(
     assert message in msg
 
 
+def test_scores_must_be_probabilities(tmp_path: Path, small_csv: Path) -> None:
+    """Logits (or 0-100 scores) gave a Brier score of 2.26 and, once such figures were
+    refused, a traceback: they are bad input, named, with the way out."""
+    frame = pd.read_csv(small_csv)
+    frame["logit"] = np.log(frame["score"] / (1 - frame["score"]))
+    path = tmp_path / "logits.csv"
+    frame.to_csv(path, index=False)
+    msg = _bad(
+        tmp_path, "--data", str(path), "--target", "y", "--protected", "sex",
+        "--predictions-column", "pred", "--scores-column", "logit",
+    )  # fmt: skip
+    assert "logits.csv" in msg and "'logit'" in msg
+    assert "probabilities between 0 and 1" in msg and "1 / (1 + exp(-logit))" in msg
+
+
+def test_an_infinite_regression_target_is_refused(tmp_path: Path, small_csv: Path) -> None:
+    frame = pd.read_csv(small_csv).head(300)
+    frame["hours"] = frame["hours-per-week"].astype(float)
+    frame.loc[5, "hours"] = np.inf
+    path = tmp_path / "inf.csv"
+    frame.to_csv(path, index=False)
+    msg = _bad(
+        tmp_path, "--data", str(path), "--target", "hours", "--protected", "sex",
+        "--task", "regression", "--predictions-column", "age",
+    )  # fmt: skip
+    assert "inf.csv" in msg and "'hours'" in msg and "finite number on every row" in msg
+
+
 def test_unknown_reference_group(tmp_path: Path, small_csv: Path) -> None:
     msg = _bad(
         tmp_path,

@@ -74,6 +74,49 @@ def test_round_trip_and_errors_name_file_and_field(tmp_path: Path, adult_scored)
         load_assessment(bad)
 
 
+def test_older_files_still_read_with_the_auc_bound_bug_mended(tmp_path: Path, adult_scored) -> None:
+    """Before 1.2 the engine could write a ROC AUC interval bound just past 1. A 1.1 file
+    holding one reads (the bound as 1), where the new check would refuse it; a 1.2 file
+    holding one is refused, as the engine no longer writes one. A 1.1 regression file,
+    which has no group comparisons, renders saying so, not claiming Welch tests."""
+    out = tmp_path / "run"
+    data = tmp_path / "d.csv"
+    adult_scored.head(2000).to_csv(data, index=False)
+    res = CliRunner().invoke(app, [
+        "assess", "-q", "--data", str(data), "--target", "y", "--protected", "sex",
+        "--predictions-column", "pred", "--scores-column", "score", "--bootstrap", "10",
+        "--out", str(out),
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "assessment.json").read_text())
+    doc["fairness"]["slices"][0]["metrics"]["roc_auc"]["ci_high"] = 1.0015
+    old = tmp_path / "old.json"
+    doc["schema_version"] = "1.1"
+    old.write_text(json.dumps(doc))
+    auc = load_assessment(old).fairness.slices[0].metrics["roc_auc"]  # type: ignore[union-attr]
+    assert auc.ci_high == 1.0
+    doc["schema_version"] = SCHEMA_VERSION
+    old.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"roc_auc\.ci_high is 1\.0015, outside 0 to 1"):
+        load_assessment(old)
+
+    from reports import render_html
+
+    reg = tmp_path / "reg"
+    res = CliRunner().invoke(app, [
+        "assess", "-q", "--data", str(data), "--target", "age", "--protected", "sex",
+        "--task", "regression", "--predictions-column", "hours-per-week", "--out", str(reg),
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    doc = json.loads((reg / "assessment.json").read_text())
+    doc["schema_version"] = "1.1"
+    doc["fairness"]["disparities"], doc["fairness"]["aggregates"] = [], []
+    old.write_text(json.dumps(doc))
+    html = " ".join(render_html(load_assessment(old)).split())
+    assert "written before this tool compared the groups" in html
+    assert "Welch" not in html and "best-served group" not in html
+
+
 @pytest.mark.parametrize(
     ("favourable", "priority", "impact", "concern", "parity", "primary"),
     [

@@ -90,6 +90,12 @@ def test_an_impossible_date_is_bad_input_with_its_line(
     assert "waivers.yaml" in result.output and "waivers[0].expires" in result.output
     assert "line 6" in result.output and "day is out of range" in result.output
     assert "Traceback" not in result.output
+    # a date as a key is found too, with its line
+    from compliance.errors import PolicyError
+    from policies._yaml import parse_marked
+
+    with pytest.raises(PolicyError, match=r"field 'notes.2026-02-30': line 3: not a valid"):
+        parse_marked("a: 1\nnotes:\n  2026-02-30: x\n", path=tmp_path / "k.yaml")
 
 
 def test_expired_waiver_fails_the_gate(saved: dict[str, Path], tmp_path: Path) -> None:
