@@ -92,6 +92,11 @@ def test_model_assessment_is_byte_identical_apart_from_created_at(
     assert "lightgbm" in doc["provenance"]["packages"]
 
 
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
 def _bad(tmp_path: Path, *args: str) -> str:
     out = tmp_path / "never"
     code, output = _assess(*args, "--out", str(out))
@@ -273,8 +278,7 @@ def test_scores_must_be_probabilities(tmp_path: Path, small_csv: Path) -> None:
     refused, a traceback: they are bad input, named, with the way out."""
     frame = pd.read_csv(small_csv)
     frame["logit"] = np.log(frame["score"] / (1 - frame["score"]))
-    path = tmp_path / "logits.csv"
-    frame.to_csv(path, index=False)
+    path = _write(frame, tmp_path / "logits.csv")
     msg = _bad(
         tmp_path, "--data", str(path), "--target", "y", "--protected", "sex",
         "--predictions-column", "pred", "--scores-column", "logit",
@@ -287,8 +291,7 @@ def test_an_infinite_regression_target_is_refused(tmp_path: Path, small_csv: Pat
     frame = pd.read_csv(small_csv).head(300)
     frame["hours"] = frame["hours-per-week"].astype(float)
     frame.loc[5, "hours"] = np.inf
-    path = tmp_path / "inf.csv"
-    frame.to_csv(path, index=False)
+    path = _write(frame, tmp_path / "inf.csv")
     msg = _bad(
         tmp_path, "--data", str(path), "--target", "hours", "--protected", "sex",
         "--task", "regression", "--predictions-column", "age",

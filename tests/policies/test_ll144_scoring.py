@@ -9,6 +9,7 @@ import json
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,17 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path
     return frame, path
 
 
+def _assess_scores(path: Path, out: Path) -> dict[str, Any]:
+    """`compliance assess` of the scores in `path` with the nyc-ll144 pack: the JSON."""
+    result = CliRunner().invoke(app, [
+        "assess", "-q", "--data", str(path), "--target", "fit", "--protected", "sex,race",
+        "--task", "regression", "--predictions-column", "score", "--policy", "nyc-ll144",
+        "--out", str(out),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return dict(json.loads((out / "assessment.json").read_text()))
+
+
 def _rates(frame: pd.DataFrame, column: str) -> dict[str, float]:
     above = frame["score"] > frame["score"].median()
     return {str(k): float(v) for k, v in above.groupby(frame[column]).mean().items()}
@@ -44,13 +56,7 @@ def test_scoring_rates_and_impact_ratios_for_a_scoring_model(
 ) -> None:
     frame, path = scored
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, [
-        "assess", "-q", "--data", str(path), "--target", "fit", "--protected", "sex,race",
-        "--task", "regression", "--predictions-column", "score", "--policy", "nyc-ll144",
-        "--out", str(out),
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    doc = json.loads((out / "assessment.json").read_text())
+    doc = _assess_scores(path, out)
 
     # the engine's scoring rate is pandas' share above the overall median, with a Wilson CI
     by_sex = _rates(frame, "sex")
@@ -119,13 +125,7 @@ def test_constant_scores_give_no_ratios_not_a_pass(
     path = tmp_path / "constant.csv"
     frame.assign(score=40.0).to_csv(path, index=False)
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, [
-        "assess", "-q", "--data", str(path), "--target", "fit", "--protected", "sex,race",
-        "--task", "regression", "--predictions-column", "score", "--policy", "nyc-ll144",
-        "--out", str(out),
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    doc = json.loads((out / "assessment.json").read_text())
+    doc = _assess_scores(path, out)
     ll = next(f for f in doc["policy"]["findings"] if f["check"] == "LL144-ratios")
     assert ll["status"] == "insufficient_data", ll["message"]
     assert "No impact ratio could be computed" in ll["message"]
