@@ -96,6 +96,24 @@ def _check_spec(spec: AssessSpec) -> None:
             f"--quantile-bins must be at least 2, got {spec.quantile_bins}",
             field="quantile_bins",
         )
+    if spec.jobs == 0:
+        raise InputError(
+            "--jobs must be 1 or more (or negative: -1 uses every core, -2 all but one)",
+            field="jobs",
+        )
+    if not spec.attacks and (spec.train is not None or spec.population is not None):
+        given = "--train" if spec.train is not None else "--population"
+        raise InputError(
+            f"{given} is for the privacy attacks, and none was asked for",
+            field=given.lstrip("-"),
+            hint="add --attacks membership,attribute (or drop --train and --population)",
+        )
+    if spec.target in spec.sensitive:
+        raise InputError(
+            f"--sensitive names the target {spec.target!r}: attribute inference infers an "
+            "attribute the model does not predict",
+            field="sensitive",
+        )
     if spec.task == "regression" and spec.scores_column is not None:
         raise InputError(
             "--scores-column is for a binary classifier's probabilities; a regression's "

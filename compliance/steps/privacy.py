@@ -37,6 +37,65 @@ def _read(path: Path | None, role: str, option: str, ctx: RunContext) -> pd.Data
     return frame
 
 
+def _check_files(members: pd.DataFrame, population: pd.DataFrame, ctx: RunContext) -> list[str]:
+    """Refuse a training or population file that cannot be compared with the evaluation
+    data (exit 2, naming the file and the column); warn when the two files' label mixes
+    differ, which the membership attacks would read as membership.
+    """
+    from scipy.stats import chi2_contingency
+
+    from compliance.errors import DataError
+
+    spec = ctx.spec
+    files = ((spec.train, members), (spec.population, population))
+    for path, frame in files:
+        for col in ctx.frame.columns:
+            if col == spec.target or col not in frame.columns:
+                continue
+            if not pd.api.types.is_numeric_dtype(ctx.frame[col]):
+                continue
+            if pd.api.types.is_numeric_dtype(frame[col]):
+                continue
+            bad = pd.to_numeric(frame[col], errors="coerce").isna() & frame[col].notna()
+            if bad.any():
+                raise DataError(
+                    f"{int(bad.sum())} values are not numbers (such as "
+                    f"{str(frame[col][bad].iloc[0])!r}), though the column is numeric in "
+                    "the evaluation data",
+                    path=path,
+                    field=col,
+                )
+    if spec.target not in members.columns or spec.target not in population.columns:
+        return []  # the attacks name the file without the target
+    labels = [f[spec.target].dropna().astype(str).str.strip() for f in (members, population)]
+    extra = sorted(set(labels[1]) - set(labels[0]))
+    if extra and spec.task == "binary":
+        raise DataError(
+            f"labels {', '.join(map(repr, extra[:3]))} do not occur in the training set "
+            f"(its labels: {', '.join(map(repr, sorted(set(labels[0]))[:5]))})",
+            path=spec.population,
+            field=spec.target,
+            hint="the population must be labelled as the training set is",
+        )
+    if spec.task != "binary":
+        return []
+    values = sorted(set(labels[0]) | set(labels[1]))
+    table = [[int((lab == v).sum()) for v in values] for lab in labels]
+    shares = [[c / max(sum(row), 1) for c in row] for row in table]
+    gap = max(abs(a - b) for a, b in zip(shares[0], shares[1], strict=True))
+    p_value = chi2_contingency(table)[1] if len(values) > 1 else 1.0
+    if gap < 0.05 or p_value >= 1e-6:
+        return []
+    worst = max(range(len(values)), key=lambda i: abs(shares[0][i] - shares[1][i]))
+    return [
+        f"The population's label mix differs from the training set's ({values[worst]!r}: "
+        f"{shares[0][worst]:.1%} of the training set, {shares[1][worst]:.1%} of the "
+        "population): the membership attacks then tell the two apart by label as well as "
+        "by memorisation, so their figures overstate the risk. Use a population drawn as "
+        "the training set was."
+    ]
+
+
 def fairness_edges(ctx: RunContext) -> dict[str, list[float]] | None:
     """The cut points of the protected attributes that the fairness engine binned.
 
@@ -80,6 +139,10 @@ def run(ctx: RunContext) -> PrivacySection:
         members = _read(spec.train, "the training set", "--train", ctx)
         population = _read(spec.population, "non-members", "--population", ctx)
     notes: list[str] = []
+    if members is not None and population is not None:
+        mismatch = _check_files(members, population, ctx)
+        notes += mismatch
+        ctx.warnings.extend(mismatch)
     membership = []
     strongest = risk = None
     if do_membership:

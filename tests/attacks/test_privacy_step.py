@@ -281,3 +281,59 @@ def test_attribute_inference_skips_a_binned_numeric_protected_attribute(tmp_path
     assert privacy is not None
     assert [a.attribute for a in privacy.attribute] == ["sex"]
     assert any("'age' did not run" in n for n in privacy.notes)
+
+
+def _privacy_args(files: dict[str, Path], train: Path, population: Path, attacks: str) -> list[str]:
+    return ["--train", str(train), "--population", str(population), "--attacks", attacks]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # a word in a numeric column of the training set: named, not a traceback
+        (
+            "train_words",
+            "train.csv, field 'hours-per-week': 1 values are not numbers (such as 'forty')",
+        ),
+        # population labels written another way: the population is named, not the members
+        ("population_dots", "population.csv, field 'income': labels '<=50K.', '>50K.' do not"),
+    ],
+)
+def test_files_that_cannot_be_compared_exit_2(
+    files: dict[str, Path], tmp_path: Path, edit: str, message: str
+) -> None:
+    train, population = pd.read_csv(files["members"]), pd.read_csv(files["population"])
+    if edit == "train_words":
+        train["hours-per-week"] = train["hours-per-week"].astype(object)
+        train.loc[3, "hours-per-week"] = "forty"
+    else:
+        population["income"] = population["income"] + "."
+    train.to_csv(tmp_path / "train.csv", index=False)
+    population.to_csv(tmp_path / "population.csv", index=False)
+    result = _assess(
+        files, tmp_path / "out",
+        *_privacy_args(files, tmp_path / "train.csv", tmp_path / "population.csv", "attribute"),
+    )  # fmt: skip
+    text = " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    assert message in text
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.filterwarnings("ignore:scipy.optimize. The `disp` and `iprint`:DeprecationWarning")
+def test_a_population_with_another_label_mix_is_warned_about(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Only '<=50K' rows in the population: the attacks tell members from it by label, a
+    false 'high' risk. The run says so in its warnings and privacy notes."""
+    population = pd.read_csv(files["population"])
+    population[population["income"] == "<=50K"].to_csv(tmp_path / "pop.csv", index=False)
+    out = tmp_path / "out"
+    result = _assess(
+        files, out, *_privacy_args(files, files["members"], tmp_path / "pop.csv", "loss")
+    )
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    doc = json.loads((out / "assessment.json").read_text())
+    assert any("label mix differs" in w for w in doc["warnings"])
+    assert any("overstate the risk" in n for n in doc["privacy"]["notes"])
+    assert "label mix differs" in " ".join(result.output.split())  # type: ignore[attr-defined]

@@ -257,6 +257,9 @@ def test_regression_predictions_must_be_numbers(
     ("extra", "message"),
     [
         (["--quantile-bins", "1"], "--quantile-bins must be at least 2"),
+        (["--jobs", "0"], "--jobs must be 1 or more"),
+        (["--train", "x.csv"], "--train is for the privacy attacks, and none was asked for"),
+        (["--attacks", "attribute", "--sensitive", "age"], "--sensitive names the target 'age'"),
         (
             ["--task", "regression", "--scores-column", "score"],
             "--scores-column is for a binary classifier",
