@@ -19,7 +19,6 @@ population trains the reference models and supplies RMIA's z records.
 
 from __future__ import annotations
 
-import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +43,7 @@ from compliance.labels import encode_binary_target
 from compliance.models import ModelHandle
 from compliance.progress import Progress
 from compliance.slicing import attribute_codes
+from compliance.wording import lower_bound_text
 
 __all__ = [
     "DEFAULT_ATTACKS",
@@ -362,11 +362,33 @@ SUITE_CONFIDENCE = 0.95
 """The confidence of the suite's strongest claim: its largest epsilon bound, its worst reading."""
 
 
-def _floor(x: float, decimals: int) -> str:
-    """A lower bound printed rounded down, so that 2.998% never reads as the 3.0% it is
-    compared with."""
-    scale = 10**decimals
-    return f"{math.floor(x * scale + 1e-9) / scale:.{decimals}f}"
+def _n_eval(n_members: int, n_pop: int, max_eval: int, needs_ref: bool) -> int:
+    """How many members (and as many population rows) the attacks are evaluated on."""
+    return min(n_members, max_eval, n_pop // 2 if needs_ref else n_pop)
+
+
+def _reference_size(n_members: int, n_pop: int, n_eval: int, paired: bool) -> int:
+    """Rows each reference model trains on: IN/OUT pairs split the evaluation records and
+    the rest of the population in halves; offline models take 3/4 of the rest."""
+    pool = n_pop - n_eval
+    if paired:
+        return min(n_members, (2 * n_eval + pool) // 2)
+    return min(n_members, int(0.75 * pool))
+
+
+def _population_needed(n_members: int, max_eval: int, paired: bool) -> int:
+    """The fewest population rows whose reference models train on at least half as many
+    rows as the target did (the smallest n for which `_reference_size` is large enough)."""
+    enough = max(50, n_members // 2)
+    lo, hi = 1, 4 * (n_members + max_eval) + 200
+    while lo < hi:
+        mid = (lo + hi) // 2
+        n_eval = _n_eval(n_members, mid, max_eval, True)
+        if _reference_size(n_members, mid, n_eval, paired) >= enough:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def assess_risk(result: AttackResult) -> tuple[str, str]:
@@ -402,7 +424,8 @@ def assess_risk(result: AttackResult) -> tuple[str, str]:
     words = (
         f"{risk} membership risk: at a 1% false-positive rate the {result.name} attack "
         f"identifies {tpr:.1%} of members (95% CI {lo:.1%}-{hi:.1%}; random guessing: 1%), "
-        f"at least {_floor(lo_suite * 100, 1)}% and empirical epsilon >= {_floor(eps, 2)} "
+        f"at least {lower_bound_text(lo_suite * 100, 1)}% and empirical epsilon >= "
+        f"{lower_bound_text(eps)} "
         f"at {level}; "
         f"AUC {result.auc:.3f} ({result.n_members} members, {result.n_nonmembers} non-members)"
     )
@@ -647,7 +670,7 @@ def run_membership(
 
     rng = np.random.default_rng(opts.seed)
     n_pop = len(population)
-    n_eval = min(len(members), opts.max_eval, n_pop // 2 if needs_ref else n_pop)
+    n_eval = _n_eval(len(members), n_pop, opts.max_eval, needs_ref)
     if n_eval < 50:
         raise InputError(
             f"too few records to evaluate an attack: {len(members)} members and {n_pop} "
@@ -659,18 +682,21 @@ def run_membership(
     pop_perm = rng.permutation(n_pop)
     non_idx, pool_idx = np.sort(pop_perm[:n_eval]), np.sort(pop_perm[n_eval:])
     # reference models train on about as many rows as the target did, at least half as many
-    if paired:
-        ref_size = min(len(members), (2 * n_eval + pool_idx.size) // 2)
-        need = n_eval + max(0, len(members) - 2 * n_eval)
-    else:
-        ref_size = min(len(members), int(0.75 * pool_idx.size))
-        need = n_eval + int(np.ceil(len(members) / 2 / 0.75))
+    ref_size = _reference_size(len(members), n_pop, n_eval, paired)
     if needs_ref and ref_size < max(50, len(members) // 2):
+        need = _population_needed(len(members), opts.max_eval, paired)
+        odd = (
+            f"; {k} is odd, and an even number (trained in IN/OUT pairs) needs only "
+            f"{_population_needed(len(members), opts.max_eval, True)}"
+            if not paired
+            else ""
+        )
         raise InputError(
             f"the population has {n_pop} rows: {n_eval} are used as non-members and the "
             f"rest are too few to train {k} reference model(s) on at least half as many rows "
             f"as the training set ({len(members) // 2}); give at least {need} population "
-            "rows, or run only the attacks without reference models",
+            f"rows{odd}, or run only the attacks without reference models "
+            "(--attacks loss,label_only)",
             path=population_path,
             field="population",
         )

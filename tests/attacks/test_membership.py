@@ -170,6 +170,21 @@ def test_population_too_small_for_reference_models(
             attacks=["rmia"],
             options=MembershipOptions(reference_models=3, max_eval=1500),
         )
+    # the number the refusal asks for is the fewest rows that run: one fewer is refused
+    from attacks.membership import _population_needed
+
+    opts = MembershipOptions(reference_models=2, max_eval=400)
+    need = _population_needed(len(members), opts.max_eval, paired=True)
+    with pytest.raises(InputError, match=f"give at least {need} population rows"):
+        run_membership(
+            forest_target, members, population.iloc[: need - 1], target="income",
+            attacks=["rmia"], options=opts,
+        )  # fmt: skip
+    ran = run_membership(
+        forest_target, members, population.iloc[:need], target="income",
+        attacks=["rmia"], options=opts,
+    )  # fmt: skip
+    assert ran.results[0].reference_models == 2
     # attacks without reference models still run on the small population
     out = run_membership(
         forest_target,
