@@ -165,16 +165,27 @@ def run_attribute_inference(
     majority = float(pd.Series(target_pop).value_counts(normalize=True).iloc[0])
     queried = attribute in features
     significant = advantage.ci_low is not None and advantage.ci_low > 0
+    # the attack sees everything the baseline sees, and more: clearly worse than the baseline
+    # (or than always guessing the commonest value) means its classifier failed to learn,
+    # and its figures then bound nothing
+    failed = (advantage.ci_high is not None and advantage.ci_high < 0) or (
+        float(att_ok.mean()) < majority - 0.02
+    )
+    if significant:
+        verdict = "the model reveals the attribute beyond what the rest of the record does."
+    elif failed:
+        verdict = (
+            "inconclusive: the attack did worse than the baseline (or than guessing the "
+            f"commonest value, right {majority:.1%} of the time), though it sees more, so its "
+            "classifier failed to learn and this run bounds nothing."
+        )
+    else:
+        verdict = "no evidence that the model reveals more than the record itself."
     summary = (
         f"Inferring '{attribute}' of {len(mem)} training records: the attack with model access is "
         f"right {float(att_ok.mean()):.1%} of the time, the imputation baseline without it "
         f"{float(base_ok.mean()):.1%}; advantage {advantage.value:+.1%} (95% CI "
-        f"{advantage.ci_low:+.1%} to {advantage.ci_high:+.1%}): "
-        + (
-            "the model reveals the attribute beyond what the rest of the record does."
-            if significant
-            else "no evidence that the model reveals more than the record itself."
-        )
+        f"{advantage.ci_low:+.1%} to {advantage.ci_high:+.1%}): {verdict}"
     )
     notes = [
         "the model was queried with each candidate value of the attribute"

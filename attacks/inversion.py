@@ -91,8 +91,9 @@ def run_inversion(
         kind = "no model (outputs-only audit)" if model is None else f"a {model.kind} model"
         return InversionResult(
             applicable=False,
-            reason="gradient-based inversion needs a differentiable (torch) model; this is "
-            f"{kind}. Tree ensembles and black-box outputs give no input gradients to ascend.",
+            reason="gradient-based inversion needs a differentiable (torch) model whose "
+            f"input gradients it can follow; this is {kind}, which this tool does not "
+            "differentiate (tree ensembles and black-box outputs have no such gradients)",
         )
     from sklearn.svm import SVC
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 METRIC_WORDS = {
     "count": "group size",
     "selection_rate": "selection rate",
@@ -47,3 +49,10 @@ PERCENT_METRICS = frozenset({*RATE_METRICS, "error_rate", "scoring_rate"})
 def metric_words(name: str) -> str:
     """A metric's name in words: `true_positive_rate` -> `true positive rate`."""
     return METRIC_WORDS.get(name, name.replace("_", " "))
+
+
+def lower_bound_text(x: float, decimals: int = 2) -> str:
+    """A lower bound printed rounded down, so that 0.8779 reads 0.87 and 2.998 never reads
+    as the 3.00 it may be compared with."""
+    scale = 10**decimals
+    return f"{math.floor(x * scale + 1e-9) / scale:.{decimals}f}"

@@ -18,6 +18,7 @@ from compliance.assessment import Assessment
 from compliance.evidence._base import Estimate
 from compliance.evidence.fairness import Disparity, FairnessSection, SliceResult
 from compliance.metrics import favourable_direction
+from compliance.wording import lower_bound_text
 from reports import _charts
 from reports._format import (
     PERCENT_METRICS,
@@ -427,6 +428,19 @@ def _level(confidence: float) -> str:
     return f"{confidence * 100:.1f}".removesuffix(".0") + "%"
 
 
+def _group_fpr(s: Any, min_cell: int) -> str:
+    """The share of a group's non-members the attack's 1%-FPR threshold flags: the group's
+    own false-positive rate, which can differ from the attack's 1%. Under the cell size,
+    only that it is: a count of people wrongly flagged."""
+    fpr = (getattr(s, "fpr_at_threshold", None) or {}).get("0.01")
+    if getattr(s, "insufficient", False) or fpr is None:
+        return "—"
+    flagged = round(fpr * s.n_nonmembers)
+    if flagged < min_cell:
+        return f"<{min_cell} people"
+    return "suppressed" if s.n_nonmembers - flagged < min_cell else _pct(fpr)
+
+
 def _pct(v: float | None, d: int = 1) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v * 100:.{d}f}%"
 
@@ -500,6 +514,7 @@ def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
                     if exposure_shown(exposure, s.attributes)
                     else "suppressed"
                 ),
+                "fpr1": _group_fpr(s, min_cell),
             }
             for s in judged[:MAX_EXPOSURE_ROWS]
         ]
@@ -513,7 +528,7 @@ def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
                 "tpr": at,
                 "epsilon": "—"
                 if eps is None
-                else f"{eps:.2f}" + (f" (at {_level(conf)} confidence)" if conf else ""),
+                else lower_bound_text(eps) + (f" (at {_level(conf)} confidence)" if conf else ""),
                 "members": number(a.n_members),
                 "nonmembers": number(a.n_nonmembers),
                 "reference_models": a.reference_models,
@@ -591,7 +606,7 @@ def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
             "test": number(d.n_test),
             "empirical": "—"
             if d.empirical_epsilon_lower_bound is None
-            else f"{d.empirical_epsilon_lower_bound:.2f}",
+            else lower_bound_text(d.empirical_epsilon_lower_bound),
             "seconds": f"{d.seconds:.0f}",
         }
         for d in getattr(privacy, "dp_reference", []) or []
@@ -960,13 +975,26 @@ def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
         )
         eps = best.epsilon_lower_bound
         conf = best.epsilon_confidence
-        level = f" at {_level(conf)} confidence" if conf else ""
+        k = len(p.membership)
+        # each attack's bound holds at 1 - 0.05/k, so the largest of the k holds at 95%
+        level = (
+            f" at 95% confidence over the {k} attacks"
+            if conf and k > 1 and abs(conf - (1 - 0.05 / k)) < 1e-6
+            else f" at {_level(conf)} confidence"
+            if conf
+            else ""
+        )
         risk = f"Membership risk: {p.membership_risk}. " if p.membership_risk else ""
+        if [a.name for a in p.membership] == ["label_only"]:
+            risk += (
+                "Only the label-only attack could run (the model gives no probabilities), "
+                "and it is the weakest: a low reading bounds little. "
+            )
         out.append(
             f"{risk}The strongest membership-inference attack ({best.name}) found "
             f"{_pct(t1)}{interval} of training records at a 1% false-positive rate, where "
             f"random guessing finds 1%"
-            + ("" if eps is None else f", and proves epsilon ≥ {eps:.2f}{level}")
+            + ("" if eps is None else f", and proves epsilon ≥ {lower_bound_text(eps)}{level}")
             + f"; its AUC was {'—' if best.auc is None else f'{best.auc:.3f}'} "
             f"({number(best.n_members)} members, {number(best.n_nonmembers)} non-members)."
         )

@@ -128,10 +128,14 @@ def privacy_lines(section: PrivacySection) -> list[str]:
     strongest = next((a for a in section.membership if a.name == section.strongest_attack), None)
     if strongest is not None and strongest.summary:
         ran = ", ".join(a.name for a in section.membership)
-        lines.append(
-            f"Membership inference, the strongest of {len(section.membership)} attacks "
-            f"({ran}): {strongest.summary}."
+        which = (
+            f"the strongest of {len(section.membership)} attacks ({ran})"
+            if len(section.membership) > 1
+            else f"the only attack that ran ({ran})"
         )
+        lines.append(f"Membership inference, {which}: {strongest.summary}.")
+    # what did not run, or ran on a fallback, and why: the notes say it
+    lines.extend(section.notes)
     lines.extend(a.summary for a in section.attribute)
     if section.inversion is not None:
         inv = section.inversion

@@ -326,3 +326,41 @@ def test_a_finding_chart_shows_the_reference_group_it_was_judged_against(
     marked = [row for row in drawn if "(reference, n=" in row.label]
     assert marked and len(marked) == len(refs) and not any(row.flagged for row in marked)
     assert any(row.flagged for row in drawn if row not in marked)
+
+
+def test_privacy_bounds_read_rounded_down_and_at_the_level_they_hold(
+    assessment: Assessment,
+) -> None:
+    """An epsilon bound of 0.8779 reads 0.87, never the 0.88 it does not reach; the
+    strongest of 6 attacks, each bound at 99.2%, holds at 95% over the 6. A label-only
+    reading says what it bounds; each group's own false-positive rate is shown."""
+    assert assessment.privacy is not None
+    first = assessment.privacy.membership[0]
+    six = [
+        first.model_copy(
+            update={
+                "name": f"attack{i}",
+                "epsilon_lower_bound": 0.877879 if i == 0 else 0.1,
+                "epsilon_confidence": 1 - 0.05 / 6,
+                "slices": [
+                    s.model_copy(update={"fpr_at_threshold": {"0.01": 0.024}}) for s in first.slices
+                ],
+            }
+        )
+        for i in range(6)
+    ]
+    privacy = assessment.privacy.model_copy(
+        update={"membership": six, "strongest_attack": "attack0"}
+    )
+    html = " ".join(render_html(assessment.model_copy(update={"privacy": privacy})).split())
+    assert "proves epsilon ≥ 0.87 at 95% confidence over the 6 attacks" in html
+    assert "0.88" not in html
+    assert "Its non-members flagged" in html and "2.4%" in html
+    alone = privacy.model_copy(
+        update={
+            "membership": [six[0].model_copy(update={"name": "label_only"})],
+            "strongest_attack": "label_only",
+        }
+    )
+    html = " ".join(render_html(assessment.model_copy(update={"privacy": alone})).split())
+    assert "Only the label-only attack could run" in html
