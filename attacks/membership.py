@@ -32,6 +32,7 @@ from scipy import stats
 from attacks._roc import (
     clopper_pearson,
     epsilon_lower_bound,
+    roc_curve,
     roc_points_for_plot,
     summarise_roc,
 )
@@ -362,6 +363,31 @@ SUITE_CONFIDENCE = 0.95
 """The confidence of the suite's strongest claim: its largest epsilon bound, its worst reading."""
 
 
+def _tie_notes(is_member: np.ndarray, scores: np.ndarray, tpr_at: Mapping[str, float]) -> list[str]:
+    """A note where tied scores hold TPR at an FPR below random guessing.
+
+    TPR at an FPR is the best threshold that flags at most that share of non-members. When
+    many records share the top scores (a forest's probability of exactly 1), no threshold
+    flags 1%, and the figure reads below the 1% that random guessing finds. Flagging the
+    tied records at random reaches the straight ROC segment between two thresholds; the
+    note gives that figure, which an attacker can reach, beside the threshold one.
+    """
+    fpr, tpr, _ = roc_curve(is_member, scores)
+    out = []
+    for key, step in tpr_at.items():
+        target = float(key)
+        if step >= target:
+            continue
+        mixed = float(np.interp(target, fpr, tpr))
+        if mixed > step:
+            out.append(
+                f"at {target:.1%} FPR no threshold does better than {step:.2%} (below random "
+                f"guessing): many records share the same score; flagging the tied records at "
+                f"random finds {mixed:.2%} of members at exactly {target:.1%} FPR."
+            )
+    return out
+
+
 def _n_eval(n_members: int, n_pop: int, max_eval: int, needs_ref: bool) -> int:
     """How many members (and as many population rows) the attacks are evaluated on."""
     return min(n_members, max_eval, n_pop // 2 if needs_ref else n_pop)
@@ -544,7 +570,7 @@ def evaluate_scores(
         seconds=round(seconds, 3),
         roc=roc_points_for_plot(is_member, scores),
         slices=slices,
-        notes=list(notes),
+        notes=[*notes, *_tie_notes(is_member, scores, s.tpr_at_fpr)],
     )
     risk, summary = assess_risk(result)
     return result.model_copy(update={"risk": risk, "summary": summary})

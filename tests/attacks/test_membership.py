@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -382,3 +383,21 @@ def test_a_bound_just_under_the_line_never_prints_as_the_line() -> None:
     )  # fmt: skip
     risk, words = assess_risk(result)
     assert risk == "low" and "at least 2.9%" in words, words
+
+
+def test_tied_top_scores_get_a_note_with_the_random_tie_break() -> None:
+    """40% of members and 28% of non-members share the top score: no threshold flags 1%
+    of non-members, so TPR at 1% FPR reads 0 (below random guessing). A note gives what
+    flagging the tied records at random finds: 1% / 28% of the tied 40% of members."""
+    from attacks.membership import evaluate_scores
+
+    n = 2000
+    rng = np.random.default_rng(0)
+    is_member = np.r_[np.ones(n, dtype=np.int8), np.zeros(n, dtype=np.int8)]
+    scores = rng.random(2 * n) * 0.9
+    scores[: int(0.40 * n)] = 1.0
+    scores[n : n + int(0.28 * n)] = 1.0
+    r = evaluate_scores("loss", is_member, scores, seed=0)
+    assert r.tpr_at_fpr["0.01"] == 0.0
+    note = next(x for x in r.notes if x.startswith("at 1.0% FPR"))
+    assert f"finds {0.01 / 0.28 * 0.40:.2%} of members" in note
