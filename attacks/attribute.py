@@ -13,6 +13,7 @@ baseline's, with a paired 95% confidence interval.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,14 @@ def _model_signals(
     return model.predict_proba(X)[:, [positive_col]]
 
 
+def _signed_pct(x: float | None) -> str:
+    """+1.2%, -0.3%; a value that rounds to zero reads +0.0%, never -0.0%."""
+    if x is None:
+        return "undefined"
+    tenths = round(x * 100, 1) + 0.0  # adding 0.0 turns -0.0 into 0.0
+    return f"{tenths:+.1f}%"
+
+
 def run_attribute_inference(
     model: ModelHandle,
     members: pd.DataFrame,
@@ -79,8 +88,12 @@ def run_attribute_inference(
     seed: int = 0,
     max_records: int = 5_000,
     max_train: int = 10_000,
+    members_path: Any = None,
+    population_path: Any = None,
 ) -> AttributeInferenceResult:
-    """Infer `attribute` of sampled training records, with and without model access."""
+    """Infer `attribute` of sampled training records, with and without model access.
+
+    `members_path` and `population_path` name the files in error messages."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
@@ -90,10 +103,15 @@ def run_attribute_inference(
             "attribute inference needs the model's probabilities; this model gives labels only",
             field="attacks",
         )
-    for frame, what in ((members, "training set"), (population, "population")):
+    for frame, what, path in (
+        (members, "training set", members_path),
+        (population, "population", population_path),
+    ):
         if attribute not in frame.columns:
             raise InputError(
-                f"the {what} has no column for the sensitive attribute", field=attribute
+                f"the {what} has no column for the sensitive attribute",
+                path=path,
+                field=attribute,
             )
     values = sorted(population[attribute].dropna().astype(str).unique().tolist())
     if not 2 <= len(values) <= MAX_CLASSES:
@@ -184,8 +202,8 @@ def run_attribute_inference(
     summary = (
         f"Inferring '{attribute}' of {len(mem)} training records: the attack with model access is "
         f"right {float(att_ok.mean()):.1%} of the time, the imputation baseline without it "
-        f"{float(base_ok.mean()):.1%}; advantage {advantage.value:+.1%} (95% CI "
-        f"{advantage.ci_low:+.1%} to {advantage.ci_high:+.1%}): {verdict}"
+        f"{float(base_ok.mean()):.1%}; advantage {_signed_pct(advantage.value)} (95% CI "
+        f"{_signed_pct(advantage.ci_low)} to {_signed_pct(advantage.ci_high)}): {verdict}"
     )
     notes = [
         "the model was queried with each candidate value of the attribute"

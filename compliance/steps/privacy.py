@@ -200,6 +200,8 @@ def run(ctx: RunContext) -> PrivacySection:
                             attribute=attr,
                             positive_label=spec.positive_label,
                             seed=spec.seed,
+                            members_path=spec.train,
+                            population_path=spec.population,
                         )
                     )
     inversion = None

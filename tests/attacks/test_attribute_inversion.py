@@ -129,3 +129,9 @@ def test_an_attack_that_fails_to_learn_is_inconclusive_not_reassuring(
     assert r.advantage.ci_high is not None and r.advantage.ci_high < 0
     assert "inconclusive" in r.summary and "bounds nothing" in r.summary
     assert "no evidence" not in r.summary
+
+
+def test_an_advantage_that_rounds_to_zero_reads_plus_zero() -> None:
+    from attacks.attribute import _signed_pct
+
+    assert [_signed_pct(v) for v in (-0.00004, -0.003, 0.0123)] == ["+0.0%", "-0.3%", "+1.2%"]

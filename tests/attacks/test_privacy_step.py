@@ -337,3 +337,18 @@ def test_a_population_with_another_label_mix_is_warned_about(
     assert any("label mix differs" in w for w in doc["warnings"])
     assert any("overstate the risk" in n for n in doc["privacy"]["notes"])
     assert "label mix differs" in " ".join(result.output.split())  # type: ignore[attr-defined]
+
+
+def test_a_sensitive_attribute_missing_from_a_file_names_the_file(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    population = pd.read_csv(files["population"]).drop(columns=["relationship"])
+    population.to_csv(tmp_path / "population.csv", index=False)
+    result = _assess(
+        files, tmp_path / "out",
+        *_privacy_args(files, files["members"], tmp_path / "population.csv", "attribute"),
+        "--sensitive", "relationship",
+    )  # fmt: skip
+    text = " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    assert "population.csv, field 'relationship': the population has no column" in text
