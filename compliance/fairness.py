@@ -510,27 +510,19 @@ def _disparities(
     pair_tests: list[tuple[str, frozenset[bytes]]] = []
     intervals: dict[str, tuple[float, ...]] = {}
     for k, (metric, _, i, target, is_group) in enumerate(pairs):
+        # a slice and its reference group (two groups of one dimension) are disjoint; the
+        # independent comparison behind "slice against everyone" is the slice against the
+        # rest of the rows
+        other_rows = member[target] if is_group else member[0] & ~member[i]
+        key = (metric, frozenset((member[i].tobytes(), other_rows.tobytes())))
+        pair_tests.append(key)
         if moments is not None:
             c = compare(moments, metric, i, target if is_group else None, options.ci_level)
             intervals[f"{metric}:{k}"] = (*c.difference, *c.ratio)
-            other = member[target] if is_group else member[0] & ~member[i]
-            key = (metric, frozenset((member[i].tobytes(), other.tobytes())))
             tests.setdefault(key, (c.test, c.p_value))
-            pair_tests.append(key)
-            continue
-        if is_group:
-            # a slice and its reference group, two groups of one dimension, are disjoint
-            other_rows = member[target]
-            other_counts = stats.counts[target]
-        else:
-            # the slice is part of the whole population, so the independent comparison
-            # behind "slice against everyone" is the slice against the rest of the rows
-            other_rows = member[0] & ~member[i]
-            other_counts = stats.counts[0] - stats.counts[i]
-        key = (metric, frozenset((member[i].tobytes(), other_rows.tobytes())))
-        if key not in tests:
+        elif key not in tests:
+            other_counts = stats.counts[target] if is_group else stats.counts[0] - stats.counts[i]
             tests[key] = _proportion_test(stats.counts[i], other_counts, metric)
-        pair_tests.append(key)
     # a classifier's differences and ratios, and their bootstrap intervals, in one pass
     for metric in {p[0] for p in pairs} if moments is None else ():
         rows = [k for k, p in enumerate(pairs) if p[0] == metric]

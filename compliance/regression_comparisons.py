@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -91,7 +92,9 @@ def _h(metric: str, mean: float) -> tuple[float, float]:
     return mean, 1.0
 
 
+@lru_cache(maxsize=8)
 def _z(level: float) -> float:
+    """The normal quantile of a two-sided `level` interval (asked once per comparison)."""
     from scipy.stats import norm
 
     return float(norm.ppf(0.5 + level / 2))
