@@ -30,6 +30,7 @@ __all__ = [
     "roc_points_for_plot",
     "summarise_roc",
     "tpr_at_fpr",
+    "tpr_at_fpr_bounds",
 ]
 
 
@@ -95,13 +96,19 @@ def clopper_pearson(
 
 @dataclass(frozen=True)
 class RocSummary:
-    """The figures of one attack's ROC."""
+    """The figures of one attack's ROC.
+
+    `tpr_at_fpr_ci` is a two-sided interval at 1 - alpha; `tpr_at_fpr_bounds` a one-sided
+    lower and a one-sided upper bound, each at `bound_confidence`. All account for the
+    threshold's own sampling error.
+    """
 
     auc: float
     balanced_accuracy: float
     advantage: float
     tpr_at_fpr: dict[str, float]
     tpr_at_fpr_ci: dict[str, tuple[float, float]]
+    tpr_at_fpr_bounds: dict[str, tuple[float, float]]
     thresholds_at_fpr: dict[str, float]
     n_members: int
     n_nonmembers: int
@@ -113,11 +120,14 @@ def summarise_roc(
     *,
     fprs: tuple[float, ...] = (0.01, 0.001),
     alpha: float = 0.05,
+    bound_confidence: float = 0.95,
 ) -> RocSummary:
     """AUC, best balanced accuracy, advantage (max TPR - FPR) and TPR at each FPR.
 
-    The interval on TPR at a given FPR is Clopper-Pearson on the members, conditional on
-    the threshold; it does not account for the threshold's own sampling error.
+    TPR at a given FPR is that of the threshold chosen on these same non-members; its
+    interval (two-sided at 1 - alpha) and its one-sided bounds (at `bound_confidence`
+    each) come from `tpr_at_fpr_bounds`, which accounts for where that threshold falls as
+    well as for which members pass it.
     """
     y, s = _validate(is_member, scores)
     fpr, tpr, thr = roc_curve(y, s)
@@ -126,13 +136,20 @@ def summarise_roc(
     advantage = float(np.max(tpr - fpr))
     out_tpr: dict[str, float] = {}
     out_ci: dict[str, tuple[float, float]] = {}
+    out_bounds: dict[str, tuple[float, float]] = {}
     out_thr: dict[str, float] = {}
     for target in fprs:
         key = _fpr_key(target)
         ok = np.flatnonzero(fpr <= target + 1e-12)
         best = ok[np.argmax(tpr[ok])]
         out_tpr[key] = float(tpr[best])
-        out_ci[key] = clopper_pearson(round(float(tpr[best]) * n_pos), n_pos, alpha=alpha)
+        lo = tpr_at_fpr_bounds(y, s, target, alpha=alpha / 2, side="lower")
+        hi = tpr_at_fpr_bounds(y, s, target, alpha=alpha / 2, side="upper")
+        out_ci[key] = (lo, hi)
+        out_bounds[key] = (
+            tpr_at_fpr_bounds(y, s, target, alpha=1 - bound_confidence, side="lower"),
+            tpr_at_fpr_bounds(y, s, target, alpha=1 - bound_confidence, side="upper"),
+        )
         out_thr[key] = float(thr[best])
     return RocSummary(
         auc=auc,
@@ -140,10 +157,47 @@ def summarise_roc(
         advantage=advantage,
         tpr_at_fpr=out_tpr,
         tpr_at_fpr_ci=out_ci,
+        tpr_at_fpr_bounds=out_bounds,
         thresholds_at_fpr=out_thr,
         n_members=n_pos,
         n_nonmembers=n_neg,
     )
+
+
+def tpr_at_fpr_bounds(
+    is_member: np.ndarray, scores: np.ndarray, fpr: float, *, alpha: float, side: str = "lower"
+) -> float:
+    """A distribution-free one-sided bound, at level 1 - alpha, on the TPR at `fpr`.
+
+    The quantity bounded is the TPR of the best test "member if score >= t" whose FPR on
+    the population is at most `fpr`. Two things are uncertain: where that threshold lies
+    among the non-members' scores, and which share of members passes it. The number of
+    non-members at or above the true threshold is at most Binomial(n, fpr), and at or above
+    the next lower score more than that; so, with probability 1 - alpha/2, the true
+    threshold lies above the k-th highest non-member score (for an upper bound) or no more
+    than one score level below it (for a lower bound), k read off the binomial. In both
+    cases the members strictly above that order statistic give a one-sided Clopper-Pearson
+    bound at 1 - alpha/2, and both hold together with probability at least 1 - alpha
+    (Bonferroni; the members are independent of the non-members). No assumption is made
+    on the scores: ties (a forest's p = 1.0) are allowed.
+    """
+    if side not in ("lower", "upper"):
+        raise ValueError(f"side must be 'lower' or 'upper', got {side!r}")
+    y, s = _validate(is_member, scores)
+    mem, non = s[y], -np.sort(-s[~y])  # non-member scores, highest first
+    if mem.size == 0 or non.size == 0:
+        raise ValueError("need at least one member and one non-member")
+    half = alpha / 2
+    cdf = stats.binom.cdf(np.arange(non.size + 1), non.size, fpr)
+    if side == "lower":
+        # at least k non-members at or above the level below the true threshold
+        k = int(np.count_nonzero(cdf <= half))
+        caught = 0 if k == 0 else int(np.count_nonzero(mem > non[k - 1]))
+        return clopper_pearson(caught, mem.size, alpha=half, side="lower")[0]
+    # fewer than k non-members at or above the true threshold
+    k = int(np.count_nonzero(cdf < 1 - half)) + 1
+    caught = mem.size if k > non.size else int(np.count_nonzero(mem > non[k - 1]))
+    return clopper_pearson(caught, mem.size, alpha=half, side="upper")[1]
 
 
 def _fpr_key(fpr: float) -> str:

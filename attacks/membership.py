@@ -44,7 +44,7 @@ from compliance.labels import encode_binary_target
 from compliance.models import ModelHandle
 from compliance.progress import Progress
 from compliance.slicing import attribute_codes
-from compliance.wording import lower_bound_text
+from compliance.wording import lower_bound_text, upper_bound_text
 
 __all__ = [
     "DEFAULT_ATTACKS",
@@ -417,43 +417,110 @@ def _population_needed(n_members: int, max_eval: int, paired: bool) -> int:
     return lo
 
 
+RISK_ORDER = {"low": 0, "inconclusive": 1, "moderate": 2, "high": 3}
+"""Readings from least to most severe; a suite reads as its most severe attack."""
+
+
+def _tpr_bounds(result: AttackResult, conf: float) -> tuple[float, float]:
+    """One-sided bounds on TPR at 1% FPR at `conf`: those recorded with the result, or for
+    a file written before they were (schema < 1.3), Clopper-Pearson at the threshold."""
+    recorded = result.tpr_at_fpr_bounds.get("0.01")
+    if recorded is not None and recorded.ci_low is not None and recorded.ci_high is not None:
+        return recorded.ci_low, recorded.ci_high
+    caught = round((result.tpr_at_fpr.get("0.01") or 0.0) * result.n_members)
+    lo = clopper_pearson(caught, result.n_members, alpha=1 - conf, side="lower")[0]
+    hi = clopper_pearson(caught, result.n_members, alpha=1 - conf, side="upper")[1]
+    return lo, hi
+
+
+def records_for_low(confidence: float, *, fpr: float = 0.01, line: float = 0.03) -> int:
+    """The fewest members (with as many non-members) at which an attack no better than
+    random guessing (it catches as many members as non-members) can read low: its upper
+    bound on TPR at `fpr`, one-sided at `confidence`, falls under `line`."""
+    half = (1 - confidence) / 2
+
+    def upper(n: int) -> float:
+        k = int(stats.binom.ppf(1 - half, n, fpr)) + 1  # the order statistic of the bound
+        return clopper_pearson(min(k, n), n, alpha=half, side="upper")[1]
+
+    lo, hi = 10, 10
+    while upper(hi) >= line:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if upper(mid) < line else (mid, hi)
+    return hi
+
+
+def _inconclusive_note(n_eval: int, confidence: float) -> str:
+    need = records_for_low(confidence)
+    head = f"The membership reading is inconclusive on {n_eval:,} members and as many non-members"
+    if n_eval < need:
+        return (
+            f"{head}: at this confidence even an attack no better than random guessing needs "
+            f"about {need:,} of each to read low. More training and population records "
+            "narrow the bounds."
+        )
+    return (
+        f"{head}: the strongest evidence lies too close to 3% of members at 1% FPR to tell; "
+        "more records narrow the bounds."
+    )
+
+
 def assess_risk(result: AttackResult) -> tuple[str, str]:
     """Plain-words risk of one attack from its confidence bounds (thresholds fixed a priori).
 
     high: TPR at 1% FPR is at least 10x random guessing (lower bound >= 10%) or the
-    empirical epsilon lower bound is >= 2; low: the lower bound is under 3x random
-    guessing (< 3%) and the epsilon bound under 0.5; moderate otherwise. The sentence
-    prints both bounds the rule compares, beside the two-sided 95% interval of the TPR.
+    empirical epsilon lower bound is >= 2; moderate: the lower bound is >= 3% or the
+    epsilon bound >= 0.5; low: the upper bound is under 3% (and the epsilon bound under
+    0.5); inconclusive otherwise, where the evaluation set can neither show more than 3x
+    random guessing nor rule it out. A reading is only as strong as its bounds: a small
+    evaluation set reads inconclusive, not low. The sentence prints the bound that decided.
 
-    Both bounds are one-sided at the attack's `epsilon_confidence`: in a suite of k attacks
-    that is 1 - 0.05 / k, so that the worst reading over the suite holds at 95% (Bonferroni).
+    Both TPR bounds and the epsilon bound are one-sided at the attack's
+    `epsilon_confidence`: in a suite of k attacks that is 1 - 0.05 / k, so that the worst
+    reading over the suite holds at 95% (Bonferroni).
     """
     conf = result.epsilon_confidence or SUITE_CONFIDENCE
     tpr = result.tpr_at_fpr.get("0.01") or 0.0
-    caught = round(tpr * result.n_members)
-    lo_suite = clopper_pearson(caught, result.n_members, alpha=1 - conf, side="lower")[0]
+    lo_suite, hi_suite = _tpr_bounds(result, conf)
     ci = result.tpr_at_fpr_ci.get("0.01")
     lo = ci.ci_low if ci is not None and ci.ci_low is not None else 0.0
     hi = ci.ci_high if ci is not None and ci.ci_high is not None else 0.0
     eps = result.epsilon_lower_bound or 0.0
     if lo_suite >= 0.10 or eps >= 2.0:
         risk = "high"
-    elif lo_suite < 0.03 and eps < 0.5:
+    elif lo_suite >= 0.03 or eps >= 0.5:
+        risk = "moderate"
+    elif hi_suite < 0.03:
         risk = "low"
     else:
-        risk = "moderate"
+        risk = "inconclusive"
     level = (
         "95% confidence"
         if abs(conf - SUITE_CONFIDENCE) < 1e-9
         else f"{conf:.1%} confidence, so that the largest over the suite holds at 95%"
     )
+    # bounds print rounded outwards; an upper bound under 3% gets the decimals it needs to
+    # print under 3% (2.9991% must not read 'at most 3.00%' beside 'low')
+    decimals = 2
+    while risk == "low" and decimals < 6 and float(upper_bound_text(hi_suite * 100, decimals)) >= 3:
+        decimals += 1
+    at_least = f"at least {lower_bound_text(lo_suite * 100)}%"
+    at_most = f"at most {upper_bound_text(hi_suite * 100, decimals)}%"
+    bound = {"low": at_most, "inconclusive": f"{at_least} and {at_most}"}.get(risk, at_least)
     words = (
         f"{risk} membership risk: at a 1% false-positive rate the {result.name} attack "
         f"identifies {tpr:.1%} of members (95% CI {lo:.1%}-{hi:.1%}; random guessing: 1%), "
-        f"at least {lower_bound_text(lo_suite * 100, 1)}% and empirical epsilon >= "
-        f"{lower_bound_text(eps)} "
-        f"at {level}; "
-        f"AUC {result.auc:.3f} ({result.n_members} members, {result.n_nonmembers} non-members)"
+        f"{bound} and empirical epsilon >= {lower_bound_text(eps)} at {level}"
+        + (
+            "; the evaluation can neither show that more than 3% of members are identified "
+            "nor rule it out (more evaluation records narrow the bounds)"
+            if risk == "inconclusive"
+            else ""
+        )
+        + f"; AUC {result.auc:.3f} ({result.n_members} members, {result.n_nonmembers} "
+        "non-members)"
     )
     return risk, words
 
@@ -534,7 +601,7 @@ def evaluate_scores(
     `quantile_bins` as in `MembershipOptions`. `confidence` is the level of this attack's
     epsilon bound (and of the TPR bound the risk reading uses).
     """
-    s = summarise_roc(is_member, scores, fprs=FPRS)
+    s = summarise_roc(is_member, scores, fprs=FPRS, bound_confidence=confidence)
     eps = epsilon_lower_bound(is_member, scores, seed=seed, delta=delta, confidence=confidence)
     slices = (
         _slices(
@@ -559,6 +626,14 @@ def evaluate_scores(
         tpr_at_fpr_ci={
             k: Estimate(value=round(s.tpr_at_fpr[k], 6), ci_low=round(lo, 6), ci_high=round(hi, 6))
             for k, (lo, hi) in s.tpr_at_fpr_ci.items()
+        },
+        tpr_at_fpr_bounds={
+            k: Estimate(
+                value=round(s.tpr_at_fpr[k], 6),
+                ci_low=round(lo, 6),
+                ci_high=round(hi, 6),
+            )
+            for k, (lo, hi) in s.tpr_at_fpr_bounds.items()
         },
         epsilon_lower_bound=round(eps.value, 6),
         epsilon_confidence=eps.confidence,
@@ -876,8 +951,9 @@ def run_membership(
         f"{n_eval} non-members sampled from {n_pop} population records (seed {opts.seed})."
     )
     strongest = max(results, key=lambda r: (r.tpr_at_fpr.get("0.01") or 0.0, r.auc or 0.0))
-    order = {"low": 0, "moderate": 1, "high": 2}
-    risk = max((r.risk or "low" for r in results), key=lambda v: order[v])
+    risk = max((r.risk or "inconclusive" for r in results), key=lambda v: RISK_ORDER[v])
+    if risk == "inconclusive":
+        notes.append(_inconclusive_note(n_eval, confidence))
     return MembershipOutcome(
         results=results,
         notes=notes,

@@ -32,10 +32,12 @@ from compliance.evidence.fairness import (
 from compliance.evidence.policy import Finding, PackRef, PolicySection
 from compliance.evidence.privacy import AttackResult, PrivacySection, SliceExposure
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 # 1.1 adds FairnessSection.bin_edges (optional): a 1.0 file reads as 1.1 without them.
 # 1.2 adds a regression's disparities and aggregates, whose tests read "welch".
-READABLE_VERSIONS = ("1.0", "1.1", "1.2")
+# 1.3 adds AttackResult.tpr_at_fpr_bounds and the "inconclusive" membership reading; the
+# TPR intervals of 1.3 account for the threshold (before, Clopper-Pearson at the threshold).
+READABLE_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 
 __all__ = [
     "SCHEMA_VERSION",

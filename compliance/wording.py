@@ -56,3 +56,9 @@ def lower_bound_text(x: float, decimals: int = 2) -> str:
     as the 3.00 it may be compared with."""
     scale = 10**decimals
     return f"{math.floor(x * scale + 1e-9) / scale:.{decimals}f}"
+
+
+def upper_bound_text(x: float, decimals: int = 2) -> str:
+    """An upper bound printed rounded up, so that 2.9991 never reads as a 2.99 under 3."""
+    scale = 10**decimals
+    return f"{math.ceil(x * scale - 1e-9) / scale:.{decimals}f}"

@@ -32,7 +32,13 @@ class SliceExposure(Frozen):
 
 
 class AttackResult(Frozen):
-    """The figures of one membership-inference attack."""
+    """The figures of one membership-inference attack.
+
+    `tpr_at_fpr_ci` is a two-sided 95% interval; `tpr_at_fpr_bounds` holds the one-sided
+    lower and upper bounds at `epsilon_confidence` that the risk reading compares (schema
+    1.3). Both are distribution-free and account for where the threshold falls among the
+    non-members as well as for which members pass it.
+    """
 
     name: str
     auc: float | None
@@ -40,6 +46,7 @@ class AttackResult(Frozen):
     advantage: float | None = None
     tpr_at_fpr: dict[str, float | None]
     tpr_at_fpr_ci: dict[str, Estimate] = Field(default_factory=dict)
+    tpr_at_fpr_bounds: dict[str, Estimate] = Field(default_factory=dict)
     epsilon_lower_bound: float | None
     epsilon_confidence: float | None = None
     n_members: int

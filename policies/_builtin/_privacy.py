@@ -66,17 +66,21 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
             ci = cis.get(fpr) or {}
             row[f"tpr_at_{fpr}"] = value
             row[f"tpr_at_{fpr}_ci"] = [ci.get("ci_low"), ci.get("ci_high")]
-            if value is None or value <= limit:
+            low, high = ci.get("ci_low"), ci.get("ci_high")
+            if value is None or (value <= limit and (high is None or high <= limit)):
                 continue
-            low = ci.get("ci_low")
+            interval = f"CI {pct(low, 2)}-{pct(high, 2)}" if low is not None else ""
             text = (
                 f"{a.get('name')} catches {pct(value, 2)} of members at {pct(float(fpr), 1)} FPR"
-                + (f" (CI from {pct(low, 2)})" if low is not None else "")
+                + (f" ({interval})" if interval else "")
                 + f", limit {pct(limit, 2)}"
             )
-            # With a confidence interval, only a TPR whose interval lies above the limit is
-            # a failure: at 0.1% FPR the estimate rests on a handful of false positives.
-            (uncertain if low is not None and low <= limit else over).append(text)
+            # Judged on the interval: a failure only where it lies wholly above the limit, a
+            # pass only where it lies wholly at or below it; at 0.1% FPR the estimate rests
+            # on a handful of false positives, and a small evaluation set proves little.
+            (uncertain if value <= limit or (low is not None and low <= limit) else over).append(
+                text
+            )
         rows.append(row)
     measured = {"attacks": rows}
     judged = [r for r in rows if r["tpr_at_0.01"] is not None or r["tpr_at_0.001"] is not None]
@@ -93,16 +97,17 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     if uncertain:
         return Outcome(
             "warn",
-            f"Membership inference may succeed beyond the threshold (the interval reaches "
-            f"below it): {listing(uncertain)}.",
+            f"Membership inference may succeed beyond the threshold (its 95% interval "
+            f"straddles it): {listing(uncertain)}.",
             measured,
         )
     best1 = max((r["tpr_at_0.01"] or 0.0) for r in judged)
     best01 = max((r["tpr_at_0.001"] or 0.0) for r in judged)
     return Outcome(
         "pass",
-        f"The strongest of {len(judged)} membership attacks catches at most {pct(best1, 2)} of "
-        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR, within the thresholds.",
+        f"The strongest of {len(judged)} membership attacks catches {pct(best1, 2)} of "
+        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR; every attack's 95% interval "
+        "lies within the thresholds.",
         measured,
     )
 

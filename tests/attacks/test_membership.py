@@ -11,6 +11,7 @@ import pytest
 
 from attacks import MEMBERSHIP_ATTACKS, MembershipOptions, run_membership
 from compliance.errors import InputError
+from compliance.evidence._base import Estimate
 from compliance.evidence.privacy import AttackResult
 from compliance.models import ModelHandle
 
@@ -46,7 +47,7 @@ def test_every_default_attack_reports_the_required_figures(forest_outcome: Any) 
         assert r.n_members == r.n_nonmembers == 1500
         assert r.epsilon_lower_bound is not None and r.epsilon_lower_bound >= 0
         assert r.roc[-1] == (1.0, 1.0)
-        assert r.risk in {"low", "moderate", "high"} and r.summary
+        assert r.risk in {"low", "inconclusive", "moderate", "high"} and r.summary
     assert results["rmia"].reference_models == 2 and results["loss"].reference_models == 0
     assert results["rmia"].reference_family is not None
     assert (
@@ -63,7 +64,12 @@ def test_reference_attacks_expose_a_memorising_forest(forest_outcome: Any) -> No
     assert rmia.auc is not None and rmia.auc > 0.75
     assert (rmia.tpr_at_fpr["0.01"] or 0) > 0.08  # 8x random guessing at 1% FPR
     assert rmia.epsilon_lower_bound is not None and rmia.epsilon_lower_bound > 1.0
-    assert rmia.risk == "high" and forest_outcome.risk == "high"
+    # on 1,500 non-members the 1% FPR threshold rests on 15 false positives: the
+    # distribution-free lower bound at 99.2% is still past 5x random guessing (moderate);
+    # the benchmark's 16,268 evaluation records read high
+    bounds = rmia.tpr_at_fpr_bounds["0.01"]
+    assert bounds.ci_low is not None and 0.05 < bounds.ci_low < (rmia.tpr_at_fpr["0.01"] or 0)
+    assert rmia.risk == "moderate" and forest_outcome.risk == "moderate"
     assert forest_outcome.strongest in {"rmia", "rmia_online"}
     # reference models calibrate per-record difficulty: better than the plain loss
     assert rmia.auc > (results["loss"].auc or 0)
@@ -336,44 +342,51 @@ def test_no_attack_left_to_run_is_a_clear_input_error(
 
 
 @pytest.mark.parametrize(
-    ("tpr", "conf", "eps", "risk", "bound"),
+    ("low", "high", "eps", "risk", "words"),
     [
-        # 3.4% of 4,000 members: the 95% one-sided lower bound 2.9% is under 3%: low
-        (0.034, 0.95, 0.3, "low", "2.9%"),
-        # the same 3.4% read at 99.2% (6 attacks): a lower bound still further under 3%
-        (0.034, 1 - 0.05 / 6, 0.3, "low", "2.7%"),
-        # 4.5%: bound 3.97% (printed rounded down), over 3x random guessing: moderate
-        (0.045, 0.95, 0.3, "moderate", "3.9%"),
+        # both bounds under 3% and epsilon under 0.5: low, stating the upper bound
+        (0.012, 0.0291, 0.3, "low", "at most 2.91%"),
+        # 3.4% measured, bounds 2.9%-4.0%: neither shown above 3% nor ruled out
+        (0.029, 0.040, 0.3, "inconclusive", "at least 2.90% and at most 4.00%"),
+        # lower bound 3.97%, over 3x random guessing: moderate
+        (0.0397, 0.05, 0.3, "moderate", "at least 3.97%"),
         # a low TPR, but epsilon 0.6 >= 0.5: moderate
-        (0.02, 0.95, 0.6, "moderate", "1.6%"),
-        # 12%: bound 11.16% >= 10%: high
-        (0.12, 0.95, 0.0, "high", "11.1%"),
+        (0.016, 0.025, 0.6, "moderate", "at least 1.60%"),
+        # lower bound 11.16% >= 10%: high
+        (0.1116, 0.13, 0.0, "high", "at least 11.16%"),
+        # epsilon >= 2 is high whatever the TPR
+        (0.02, 0.05, 2.1, "high", "at least 2.00%"),
     ],
 )
 def test_risk_rule_bands_and_the_bound_it_prints(
-    tpr: float, conf: float, eps: float, risk: str, bound: str
+    low: float, high: float, eps: float, risk: str, words: str
 ) -> None:
-    """The rule compares the one-sided Clopper-Pearson lower bound of TPR at 1% FPR (at
-    the attack's confidence) with 3% and 10%, and the epsilon bound with 0.5 and 2; the
-    sentence prints the bound it compared, rounded down, beside the two-sided 95%
-    interval (bounds from scipy's beta quantiles: 2.94%, 2.75%, 3.97%, 1.65%, 11.16%)."""
+    """The rule compares the one-sided bounds on TPR at 1% FPR (at the attack's
+    confidence) with 3% and 10%, and the epsilon bound with 0.5 and 2: high and moderate
+    need the lower bound (or epsilon) past the line, low needs the upper bound under 3%;
+    in between the reading is inconclusive. The sentence prints the bound that decided,
+    a lower bound rounded down and an upper bound rounded up."""
     from attacks.membership import assess_risk
-    from compliance.evidence.privacy import Estimate
 
+    tpr = (low + high) / 2
     result = AttackResult(
         name="rmia", auc=0.6, tpr_at_fpr={"0.01": tpr, "0.001": tpr / 5},
-        tpr_at_fpr_ci={"0.01": Estimate(value=tpr, ci_low=tpr - 0.005, ci_high=tpr + 0.005)},
-        epsilon_lower_bound=eps, epsilon_confidence=conf, n_members=4000, n_nonmembers=4000,
+        tpr_at_fpr_ci={"0.01": Estimate(value=tpr, ci_low=low + 0.001, ci_high=high - 0.001)},
+        tpr_at_fpr_bounds={"0.01": Estimate(value=tpr, ci_low=low, ci_high=high)},
+        epsilon_lower_bound=eps, epsilon_confidence=0.95, n_members=4000, n_nonmembers=4000,
         reference_models=4, seconds=1.0,
     )  # fmt: skip
-    got, words = assess_risk(result)
-    assert got == risk, words
-    assert f"at least {bound} and empirical epsilon >= {eps:.2f}" in words, words
+    got, sentence = assess_risk(result)
+    assert got == risk, sentence
+    assert f"{words} and empirical epsilon >= {eps:.2f}" in sentence, sentence
+    assert sentence.startswith(f"{risk} membership risk")
 
 
-def test_a_bound_just_under_the_line_never_prints_as_the_line() -> None:
-    """42 of 1,070 members: the lower bound is 2.998%, under 3% (low); printed rounded to
-    the nearest it read 'at least 3.0%' beside 'low'. Rounded down it reads 2.9%."""
+def test_a_file_without_recorded_bounds_reads_them_from_clopper_pearson() -> None:
+    """Schema 1.2 and older hold no `tpr_at_fpr_bounds`: 42 of 1,070 members gives the
+    one-sided Clopper-Pearson bounds 2.998% and 5.048% at 95% (scipy's beta quantiles), so
+    inconclusive; the lower bound prints rounded down (to the nearest it read 'at least
+    3.00%') and the upper rounded up."""
     from attacks.membership import assess_risk
 
     result = AttackResult(
@@ -382,7 +395,20 @@ def test_a_bound_just_under_the_line_never_prints_as_the_line() -> None:
         reference_models=4, seconds=1.0,
     )  # fmt: skip
     risk, words = assess_risk(result)
-    assert risk == "low" and "at least 2.9%" in words, words
+    assert risk == "inconclusive" and "at least 2.99% and at most 5.05%" in words, words
+
+
+def test_an_upper_bound_just_under_the_line_never_prints_as_the_line() -> None:
+    from attacks.membership import assess_risk
+
+    result = AttackResult(
+        name="rmia", auc=0.55, tpr_at_fpr={"0.01": 0.02, "0.001": 0.002},
+        tpr_at_fpr_bounds={"0.01": Estimate(value=0.02, ci_low=0.012, ci_high=0.029991)},
+        epsilon_lower_bound=0.1, epsilon_confidence=0.95, n_members=9000, n_nonmembers=9000,
+        reference_models=4, seconds=1.0,
+    )  # fmt: skip
+    risk, words = assess_risk(result)
+    assert risk == "low" and "at most 2.9991%" in words, words
 
 
 def test_tied_top_scores_get_a_note_with_the_random_tie_break() -> None:

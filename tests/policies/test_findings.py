@@ -200,11 +200,32 @@ def test_membership_tpr_uses_its_interval(build: Any) -> None:
     wide = run(build["assessment"](privacy=PrivacySection(membership=[attack(0.003)])), "privacy")[
         "P1"
     ]
-    assert wide.status == "warn" and "CI from 0.30%" in wide.message
+    assert wide.status == "warn" and "(CI 0.30%-2.00%)" in wide.message
     sure = run(build["assessment"](privacy=PrivacySection(membership=[attack(0.006)])), "privacy")[
         "P1"
     ]
     assert sure.status == "fail" and "limit 0.50%" in sure.message
+
+
+def test_membership_tpr_passes_only_when_its_interval_is_within_the_limit(build: Any) -> None:
+    """0.4% caught at 0.1% FPR is under the 0.5% limit, but an interval up to 1.2% does not
+    rule the limit out: warn. The same figure with an interval up to 0.45% passes."""
+
+    def attack(high: float) -> AttackResult:
+        return AttackResult(
+            name="rmia", auc=0.55, tpr_at_fpr={"0.01": 0.015, "0.001": 0.004},
+            tpr_at_fpr_ci={
+                "0.01": Estimate(value=0.015, ci_low=0.01, ci_high=0.02),
+                "0.001": Estimate(value=0.004, ci_low=0.0, ci_high=high),
+            },
+            epsilon_lower_bound=None, n_members=8000, n_nonmembers=8000, reference_models=4,
+            seconds=1.0,
+        )  # fmt: skip
+
+    wide = run(build["assessment"](privacy=PrivacySection(membership=[attack(0.012)])), "privacy")
+    assert wide["P1"].status == "warn" and "(CI 0.00%-1.20%)" in wide["P1"].message
+    tight = run(build["assessment"](privacy=PrivacySection(membership=[attack(0.0045)])), "privacy")
+    assert tight["P1"].status == "pass" and "95% interval" in tight["P1"].message
 
 
 def test_privacy_absent_and_inversion_not_applicable(build: Any) -> None:
