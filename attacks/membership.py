@@ -39,7 +39,7 @@ from attacks._roc import (
 from attacks.reference import ReferenceSignals, make_trainer, train_reference_models
 from compliance.errors import InputError
 from compliance.evidence._base import Estimate
-from compliance.evidence.privacy import AttackResult, SliceExposure
+from compliance.evidence.privacy import RISK_ORDER, AttackResult, SliceExposure
 from compliance.labels import encode_binary_target
 from compliance.models import ModelHandle
 from compliance.progress import Progress
@@ -415,10 +415,6 @@ def _population_needed(n_members: int, max_eval: int, paired: bool) -> int:
         else:
             lo = mid + 1
     return lo
-
-
-RISK_ORDER = {"low": 0, "inconclusive": 1, "moderate": 2, "high": 3}
-"""Readings from least to most severe; a suite reads as its most severe attack."""
 
 
 def _tpr_bounds(result: AttackResult, conf: float) -> tuple[float, float]:

@@ -129,6 +129,10 @@ class PrivacySection(Frozen):
     notes: list[str] = Field(default_factory=list)
 
 
+RISK_ORDER = {"low": 0, "inconclusive": 1, "moderate": 2, "high": 3}
+"""Membership readings from least to most severe; a suite reads as its most severe attack."""
+
+
 def privacy_lines(section: PrivacySection) -> list[str]:
     """The privacy evidence as plain sentences: the membership reading, then the others."""
     lines: list[str] = []
@@ -141,6 +145,12 @@ def privacy_lines(section: PrivacySection) -> list[str]:
             else f"the only attack that ran ({ran})"
         )
         lines.append(f"Membership inference, {which}: {strongest.summary}.")
+        # the suite reads as its most severe attack, which need not be the strongest
+        decider = max(section.membership, key=lambda a: RISK_ORDER.get(a.risk or "", -1))
+        if decider is not strongest and decider.risk != strongest.risk and decider.summary:
+            lines.append(
+                f"The suite reads {decider.risk} from the {decider.name} attack: {decider.summary}."
+            )
     # what did not run, or ran on a fallback, and why: the notes say it
     lines.extend(section.notes)
     lines.extend(a.summary for a in section.attribute)

@@ -427,3 +427,31 @@ def test_tied_top_scores_get_a_note_with_the_random_tie_break() -> None:
     assert r.tpr_at_fpr["0.01"] == 0.0
     note = next(x for x in r.notes if x.startswith("at 1.0% FPR"))
     assert f"finds {0.01 / 0.28 * 0.40:.2%} of members" in note
+
+
+def test_terminal_lines_name_the_attack_that_decides_the_suite_reading() -> None:
+    """The strongest attack (highest TPR at 1% FPR) reads inconclusive, but another
+    attack's epsilon bound of 0.6 makes the suite moderate: the lines must say which."""
+    from attacks.membership import assess_risk
+    from compliance.evidence.privacy import PrivacySection, privacy_lines
+
+    def attack(name: str, tpr: float, low: float, high: float, eps: float) -> AttackResult:
+        r = AttackResult(
+            name=name, auc=0.56, tpr_at_fpr={"0.01": tpr, "0.001": tpr / 5},
+            tpr_at_fpr_bounds={"0.01": Estimate(value=tpr, ci_low=low, ci_high=high)},
+            epsilon_lower_bound=eps, epsilon_confidence=0.975, n_members=5000,
+            n_nonmembers=5000, reference_models=4, seconds=1.0,
+        )  # fmt: skip
+        risk, summary = assess_risk(r)
+        return r.model_copy(update={"risk": risk, "summary": summary})
+
+    strongest = attack("rmia_online", 0.034, 0.029, 0.040, 0.2)
+    other = attack("lira_offline", 0.025, 0.018, 0.033, 0.6)
+    assert (strongest.risk, other.risk) == ("inconclusive", "moderate")
+    section = PrivacySection(
+        membership=[strongest, other], strongest_attack="rmia_online", membership_risk="moderate"
+    )
+    lines = privacy_lines(section)
+    assert lines[0].startswith("Membership inference, the strongest of 2 attacks")
+    assert "inconclusive membership risk" in lines[0]
+    assert lines[1].startswith("The suite reads moderate from the lira_offline attack")

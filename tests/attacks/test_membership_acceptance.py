@@ -55,8 +55,10 @@ def test_random_forest_acceptance_beside_art() -> None:
 
 @pytest.mark.slow
 def test_lightgbm_readings_separate_default_from_shallow() -> None:
-    """LightGBM defaults leak a little (benchmarks/README.md: moderate, not low); a shallower
-    LightGBM with the same population accuracy reads low. Both null controls find nothing."""
+    """LightGBM defaults leak a little (benchmarks/README.md: moderate, not low): an attack's
+    lower bound passes 3% at 1% FPR. A shallower LightGBM with the same population accuracy
+    is not shown to leak (every lower bound under 3%) but not shown safe either (the best
+    upper bound is over 3%): inconclusive. Both null controls find nothing."""
     bench = _bench()
     args = argparse.Namespace(reference_models=4, jobs=2, seed=0)
     members, population, _ = bench.adult_splits(0)
@@ -71,8 +73,14 @@ def test_lightgbm_readings_separate_default_from_shallow() -> None:
             for row in bench.null_control(handle, population, args)["rows"]:
                 assert row["auc"] < 0.52 and row["epsilon_lower_bound"] < 0.5
     default, shallow = outcomes["default"], outcomes["shallow"]
-    assert shallow.risk == "low", [r.summary for r in shallow.results]
-    assert default.risk != "high"
+    assert default.risk == "moderate", [r.summary for r in default.results]
+    assert shallow.risk == "inconclusive", [r.summary for r in shallow.results]
+
+    def lower_bound(r: Any) -> float:
+        return float(r.tpr_at_fpr_bounds["0.01"].ci_low)
+
+    assert max(lower_bound(r) for r in default.results) >= 0.03
+    assert max(lower_bound(r) for r in shallow.results) < 0.03
 
     def best_tpr(outcome: Any) -> float:
         return max((r.tpr_at_fpr["0.01"] or 0.0) for r in outcome.results)

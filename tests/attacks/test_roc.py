@@ -18,6 +18,7 @@ from attacks._roc import (
     roc_points_for_plot,
     summarise_roc,
     tpr_at_fpr,
+    tpr_at_fpr_bounds,
 )
 
 scores_st = st.lists(st.integers(-20, 20), min_size=2, max_size=60)
@@ -167,3 +168,49 @@ def test_epsilon_bound_uses_the_complementary_test() -> None:
     hi, lo = epsilon_lower_bound(y, s, seed=0), epsilon_lower_bound(y, -s, seed=0)
     assert lo.direction != hi.direction
     assert lo.value == pytest.approx(hi.value, rel=0.3)
+
+
+def test_tpr_bounds_cover_the_true_tpr_where_threshold_blind_intervals_do_not() -> None:
+    """Members N(1, 1), non-members N(0, 1), 1,000 of each: the true TPR at 1% FPR is
+    1 - Phi(z_0.99 - 1) = 9.2%. Over 200 samples the one-sided 95% lower bound and the
+    two-sided 95% interval cover it at least 95% of the time; Clopper-Pearson at the chosen
+    threshold (the interval used before) covers it far less often, since the threshold
+    itself moves from sample to sample."""
+    rng = np.random.default_rng(5)
+    n, f = 1000, 0.01
+    true = 1 - stats.norm.cdf(stats.norm.ppf(1 - f) - 1.0)
+    y = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
+    lower = two_sided = conditional = 0
+    for _ in range(200):
+        s = np.r_[rng.normal(1.0, 1.0, n), rng.normal(0.0, 1.0, n)]
+        r = summarise_roc(y, s, fprs=(f,))
+        lo, hi = r.tpr_at_fpr_ci["0.01"]
+        assert lo <= r.tpr_at_fpr["0.01"] <= hi
+        assert (
+            r.tpr_at_fpr_bounds["0.01"][0] <= r.tpr_at_fpr["0.01"] <= r.tpr_at_fpr_bounds["0.01"][1]
+        )
+        lower += r.tpr_at_fpr_bounds["0.01"][0] <= true
+        two_sided += lo <= true <= hi
+        cp = clopper_pearson(round(r.tpr_at_fpr["0.01"] * n), n)
+        conditional += cp[0] <= true <= cp[1]
+    assert lower >= 190 and two_sided >= 190, (lower, two_sided)
+    assert conditional < 170, conditional
+
+
+def test_tpr_bounds_with_tied_top_scores() -> None:
+    """A forest's p = 1.0 ties 25% of non-members and 33% of members: no threshold flags
+    at most 1% of non-members but +inf, so TPR at 1% FPR is 0. The upper bound counts only
+    members strictly above the tied level (none), so it stays near 0 instead of 33%."""
+    n = 4000
+    rng = np.random.default_rng(0)
+    s = np.r_[rng.random(n) * 0.9, rng.random(n) * 0.9]
+    s[: int(0.33 * n)] = 1.0
+    s[n : n + int(0.25 * n)] = 1.0
+    y = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
+    r = summarise_roc(y, s, fprs=(0.01,))
+    assert r.tpr_at_fpr["0.01"] == 0.0
+    assert tpr_at_fpr_bounds(y, s, 0.01, alpha=0.05, side="lower") == 0.0
+    upper = tpr_at_fpr_bounds(y, s, 0.01, alpha=0.05, side="upper")
+    assert 0 < upper < 0.002  # Clopper-Pearson's upper bound for 0 of 4,000 at 97.5%
+    with pytest.raises(ValueError, match="side"):
+        tpr_at_fpr_bounds(y, s, 0.01, alpha=0.05, side="both")

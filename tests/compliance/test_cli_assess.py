@@ -36,7 +36,7 @@ def test_outputs_only_audit_writes_assessment(tmp_path: Path, small_csv: Path) -
     )  # fmt: skip
     assert code == 0, output
     doc = json.loads((out / "assessment.json").read_text())
-    assert doc["schema_version"] == "1.2"
+    assert doc["schema_version"] == "1.3"
     assert doc["model"]["kind"] == "predictions"
     assert [i["role"] for i in doc["inputs"]] == ["evaluation"]
     assert len(doc["inputs"][0]["sha256"]) == 64
