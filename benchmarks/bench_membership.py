@@ -282,6 +282,10 @@ def suite_rows(outcome: Any) -> list[dict[str, Any]]:
                 "reference_models": r.reference_models,
                 "seconds": r.seconds,
                 "risk": r.risk,
+                "tpr_bounds_at_1pct": [
+                    r.tpr_at_fpr_bounds["0.01"].ci_low,
+                    r.tpr_at_fpr_bounds["0.01"].ci_high,
+                ],
             }
         )
     return rows
