@@ -486,37 +486,38 @@ def assess_risk(result: AttackResult) -> tuple[str, str]:
     eps = result.epsilon_lower_bound or 0.0
     if lo_suite >= 0.10 or eps >= 2.0:
         risk = "high"
+        why = "its lower bound passes 10%" if lo_suite >= 0.10 else "epsilon passes 2"
     elif lo_suite >= 0.03 or eps >= 0.5:
         risk = "moderate"
+        why = "its lower bound passes 3%" if lo_suite >= 0.03 else "epsilon passes 0.5"
     elif hi_suite < 0.03:
         risk = "low"
+        why = "its upper bound is under 3% and epsilon under 0.5"
     else:
         risk = "inconclusive"
+        why = (
+            "its bounds straddle 3%: the evaluation can neither show that more than 3% of "
+            "members are identified nor rule it out, and more records narrow them"
+        )
     level = (
         "95% confidence"
         if abs(conf - SUITE_CONFIDENCE) < 1e-9
-        else f"{conf:.1%} confidence, so that the largest over the suite holds at 95%"
+        else f"{conf:.1%} confidence, so that the worst reading over the suite holds at 95%"
     )
     # bounds print rounded outwards; an upper bound under 3% gets the decimals it needs to
     # print under 3% (2.9991% must not read 'at most 3.00%' beside 'low')
     decimals = 2
-    while risk == "low" and decimals < 6 and float(upper_bound_text(hi_suite * 100, decimals)) >= 3:
+    while (
+        decimals < 6 and hi_suite < 0.03 <= float(upper_bound_text(hi_suite * 100, decimals)) / 100
+    ):
         decimals += 1
-    at_least = f"at least {lower_bound_text(lo_suite * 100)}%"
-    at_most = f"at most {upper_bound_text(hi_suite * 100, decimals)}%"
-    bound = {"low": at_most, "inconclusive": f"{at_least} and {at_most}"}.get(risk, at_least)
     words = (
         f"{risk} membership risk: at a 1% false-positive rate the {result.name} attack "
         f"identifies {tpr:.1%} of members (95% CI {lo:.1%}-{hi:.1%}; random guessing: 1%), "
-        f"{bound} and empirical epsilon >= {lower_bound_text(eps)} at {level}"
-        + (
-            "; the evaluation can neither show that more than 3% of members are identified "
-            "nor rule it out (more evaluation records narrow the bounds)"
-            if risk == "inconclusive"
-            else ""
-        )
-        + f"; AUC {result.auc:.3f} ({result.n_members} members, {result.n_nonmembers} "
-        "non-members)"
+        f"at least {lower_bound_text(lo_suite * 100)}% and at most "
+        f"{upper_bound_text(hi_suite * 100, decimals)}%, with empirical epsilon >= "
+        f"{lower_bound_text(eps)}, at {level}; {why}; AUC {result.auc:.3f} "
+        f"({result.n_members} members, {result.n_nonmembers} non-members)"
     )
     return risk, words
 

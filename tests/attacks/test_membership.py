@@ -342,30 +342,30 @@ def test_no_attack_left_to_run_is_a_clear_input_error(
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "eps", "risk", "words"),
+    ("low", "high", "eps", "risk", "bounds", "why"),
     [
-        # both bounds under 3% and epsilon under 0.5: low, stating the upper bound
-        (0.012, 0.0291, 0.3, "low", "at most 2.91%"),
+        # both bounds under 3% and epsilon under 0.5: low
+        (0.012, 0.0291, 0.3, "low", "at least 1.20% and at most 2.91%", "upper bound is under 3%"),
         # 3.4% measured, bounds 2.9%-4.0%: neither shown above 3% nor ruled out
-        (0.029, 0.040, 0.3, "inconclusive", "at least 2.90% and at most 4.00%"),
-        # lower bound 3.97%, over 3x random guessing: moderate
-        (0.0397, 0.05, 0.3, "moderate", "at least 3.97%"),
-        # a low TPR, but epsilon 0.6 >= 0.5: moderate
-        (0.016, 0.025, 0.6, "moderate", "at least 1.60%"),
+        (0.029, 0.040, 0.3, "inconclusive", "at least 2.90% and at most 4.00%", "straddle 3%"),
+        # lower bound 3.97% (printed rounded down), over 3x random guessing: moderate
+        (0.0397, 0.05, 0.3, "moderate", "at least 3.97% and", "lower bound passes 3%"),
+        # a low TPR, but epsilon 0.6 >= 0.5: moderate, and the sentence says epsilon decided
+        (0.016, 0.025, 0.6, "moderate", "at least 1.60% and at most 2.50%", "epsilon passes 0.5"),
         # lower bound 11.16% >= 10%: high
-        (0.1116, 0.13, 0.0, "high", "at least 11.16%"),
+        (0.1116, 0.13, 0.0, "high", "at least 11.16% and", "lower bound passes 10%"),
         # epsilon >= 2 is high whatever the TPR
-        (0.02, 0.05, 2.1, "high", "at least 2.00%"),
+        (0.02, 0.05, 2.1, "high", "at least 2.00% and at most 5.00%", "epsilon passes 2"),
     ],
 )
 def test_risk_rule_bands_and_the_bound_it_prints(
-    low: float, high: float, eps: float, risk: str, words: str
+    low: float, high: float, eps: float, risk: str, bounds: str, why: str
 ) -> None:
     """The rule compares the one-sided bounds on TPR at 1% FPR (at the attack's
     confidence) with 3% and 10%, and the epsilon bound with 0.5 and 2: high and moderate
     need the lower bound (or epsilon) past the line, low needs the upper bound under 3%;
-    in between the reading is inconclusive. The sentence prints the bound that decided,
-    a lower bound rounded down and an upper bound rounded up."""
+    in between the reading is inconclusive. The sentence prints both bounds (the lower
+    rounded down, the upper rounded up) and says which one decided."""
     from attacks.membership import assess_risk
 
     tpr = (low + high) / 2
@@ -378,8 +378,9 @@ def test_risk_rule_bands_and_the_bound_it_prints(
     )  # fmt: skip
     got, sentence = assess_risk(result)
     assert got == risk, sentence
-    assert f"{words} and empirical epsilon >= {eps:.2f}" in sentence, sentence
     assert sentence.startswith(f"{risk} membership risk")
+    assert bounds in sentence and f"with empirical epsilon >= {eps:.2f}" in sentence, sentence
+    assert why in sentence, sentence
 
 
 def test_a_file_without_recorded_bounds_reads_them_from_clopper_pearson() -> None:
@@ -395,7 +396,11 @@ def test_a_file_without_recorded_bounds_reads_them_from_clopper_pearson() -> Non
         reference_models=4, seconds=1.0,
     )  # fmt: skip
     risk, words = assess_risk(result)
-    assert risk == "inconclusive" and "at least 2.99% and at most 5.05%" in words, words
+    assert (
+        risk == "inconclusive"
+        and "at least 2.99% and at most 5.05%" in words
+        and "straddle" in words
+    ), words
 
 
 def test_an_upper_bound_just_under_the_line_never_prints_as_the_line() -> None:
