@@ -28,13 +28,14 @@ def _with_ci(
     low: float | None,
     high: float | None,
     label: str = "",
+    sep: str = " ",
 ) -> str:
     """'0.82 (0.75-0.90)', or the value alone when it has no interval (--bootstrap 0)."""
     if value is None:
         return "—"
     if low is None or high is None:
         return fmt(value)
-    return f"{fmt(value)} ({label}{fmt(low)}–{fmt(high)})"
+    return f"{fmt(value)}{sep}({label}{fmt(low)}–{fmt(high)})"
 
 
 def _slice_name(attrs: dict[str, str]) -> str:
@@ -43,6 +44,7 @@ def _slice_name(attrs: dict[str, str]) -> str:
 
 def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: int = 10) -> None:
     """Print the primary metric per slice (worst first) and where the files are."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -80,9 +82,18 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
         against = "the reference group" if fair.reference else "the best-served group"
         if fair.reference and not all(a in fair.reference for a in fair.protected):
             against = "the reference or best-served group"
-        table = Table(title=f"Worst slices by {metric.replace('_', ' ')} (against {against})")
+        table = Table(
+            title=f"Worst slices by {metric.replace('_', ' ')} (against {against})",
+            box=box.SIMPLE_HEAD,
+        )
         for col in ("slice", "n", "value (95% CI)", "reference", "ratio (95% CI)", "p adj."):
-            table.add_column(col, justify="right" if col != "slice" else "left")
+            # figures wrap, never cut: a piped or 80-column terminal cut the interval short
+            table.add_column(
+                col,
+                justify="right" if col != "slice" else "left",
+                overflow="fold",
+                min_width=13 if col == "value (95% CI)" else None,
+            )
         by_attrs = {tuple(sorted(s.attributes.items())): s for s in fair.slices}
         for d in rows[:top]:
             s = by_attrs[tuple(sorted(d.slice.items()))]
@@ -91,14 +102,17 @@ def print_summary(assessment: Assessment, *, out_dir: Path | None = None, top: i
             table.add_row(
                 _slice_name(d.slice),
                 "<" + str(fair.min_cell) if s.suppressed and s.n < fair.min_cell else f"{s.n:,}",
-                _with_ci(fmt, est.value, est.ci_low, est.ci_high),
+                _with_ci(fmt, est.value, est.ci_low, est.ci_high, sep="\n"),
                 ref,
-                _with_ci(_ratio, d.ratio.value, d.ratio.ci_low, d.ratio.ci_high),
+                _with_ci(_ratio, d.ratio.value, d.ratio.ci_low, d.ratio.ci_high, sep="\n"),
                 "—"
                 if d.p_adjusted is None
                 else f"{d.p_adjusted:.3g}" + (" *" if d.significant else ""),
             )
-        console.print(table)
+        if rows:
+            console.print(table)
+        else:
+            console.print(f"No comparison by {metric.replace('_', ' ')} could be ranked.")
         if unranked:
             console.print(
                 f"{unranked} comparison(s) rest on fewer than {fair.min_slice_size} people: "
