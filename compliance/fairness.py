@@ -509,6 +509,7 @@ def _disparities(
     tests: dict[tuple[str, frozenset[bytes]], tuple[str, float | None]] = {}
     pair_tests: list[tuple[str, frozenset[bytes]]] = []
     intervals: dict[str, tuple[float, ...]] = {}
+    four_fifths_ratios: dict[int, tuple[float, float, float]] = {}
     for k, (metric, _, i, target, is_group) in enumerate(pairs):
         # a slice and its reference group (two groups of one dimension) are disjoint; the
         # independent comparison behind "slice against everyone" is the slice against the
@@ -544,6 +545,22 @@ def _disparities(
             intervals[f"{metric}:{k}"] = tuple(
                 float(a[pos]) for a in (diff, dlo, dhi, ratio, rlo, rhi)
             )
+        if metric == "selection_rate":
+            # the four-fifths rule compares rates of the favourable outcome: 1 - selection
+            # rate when the positive label is the unfavourable one
+            fav = vals if options.positive_label_favourable else 1.0 - vals
+            fd = stats.draws.get(metric)
+            if fd is not None and not options.positive_label_favourable:
+                fd = 1.0 - fd
+            with np.errstate(all="ignore"):
+                f_ratio = np.where(fav[t_idx] != 0, fav[i_idx] / fav[t_idx], np.nan)
+                if fd is not None:
+                    f_draws = fd[:, i_idx] / np.where(fd[:, t_idx] == 0, np.nan, fd[:, t_idx])
+                    flo, fhi = percentile_interval(f_draws, options.ci_level)
+                else:
+                    flo = fhi = np.full(len(rows), np.nan)
+            for pos, k in enumerate(rows):
+                four_fifths_ratios[k] = (float(f_ratio[pos]), float(flo[pos]), float(fhi[pos]))
     keys = [k for k, (_, p) in tests.items() if p is not None]
     p_raw = np.array([tests[k][1] for k in keys], dtype=float)
     adjusted = dict(zip(keys, adjust_pvalues(p_raw, options.correction), strict=True))
@@ -552,9 +569,12 @@ def _disparities(
         d_v, d_lo, d_hi, r_v, r_lo, r_hi = intervals[f"{metric}:{k}"]
         test, p = tests[pair_tests[k]]
         p_adj = adjusted.get(pair_tests[k])
-        four_fifths = None
-        if metric == "selection_rate" and is_group and np.isfinite(r_v):
-            four_fifths = bool(r_v < 0.8)
+        four_fifths = ff_ratio = None
+        if metric == "selection_rate" and is_group and k in four_fifths_ratios:
+            ff = four_fifths_ratios[k]
+            ff_ratio = _estimate(*ff)
+            if np.isfinite(ff[0]):
+                four_fifths = bool(ff[0] < 0.8)
         out.append(
             Disparity(
                 metric=metric,
@@ -569,6 +589,7 @@ def _disparities(
                 p_adjusted=None if p_adj is None else float(p_adj),
                 significant=bool(p_adj is not None and p_adj < options.alpha),
                 four_fifths_flag=four_fifths,
+                four_fifths_ratio=ff_ratio,
             )
         )
     return out

@@ -77,6 +77,12 @@ class Disparity(Frozen):
     """`p_value` adjusted (`correction`) over every distinct test of the section, each once."""
     significant: bool
     four_fifths_flag: bool | None = None
+    four_fifths_ratio: Estimate | None = None
+    """The impact ratio the four-fifths flag reads (selection rate against a group only):
+    the slice's rate of the favourable outcome over the reference group's. It equals
+    `ratio` when the positive label is favourable; when it is not, the favourable rate is
+    1 - selection rate, and the reference (the most favoured group) has the lowest
+    selection rate. Schema 1.3; absent in older files."""
 
 
 class GroupAggregate(Frozen):
