@@ -2,8 +2,10 @@
 
 One pass over the rows builds sufficient statistics per fine group (confusion counts,
 and score histograms when scores are given); everything else is arithmetic on those
-small arrays. The bootstrap is a multinomial draw over all fine-group-by-cell counts,
-which has exactly the distribution of the cell counts under resampling rows. A model
+small arrays. A rate (a proportion of rows) has a Wilson score interval, and its
+comparisons score intervals built on them (Newcombe, MOVER-R), which stay valid near 0
+and 1. The other metrics are bootstrapped: a multinomial draw over all fine-group-by-cell
+counts, which has exactly the distribution of the cell counts under resampling rows. A model
 that predicts a number keeps sums per slice instead (`compliance.regression_comparisons`):
 normal intervals, delta-method comparisons and Welch's t-tests.
 """
@@ -47,8 +49,10 @@ from compliance.regression_comparisons import (
 from compliance.slicing import SliceIndex, build_slices
 from compliance.stats import (
     adjust_pvalues,
+    compare_proportions,
     percentile_interval,
     two_proportion_test,
+    wilson_bounds,
 )
 from compliance.veritas import select_metric
 
@@ -340,6 +344,9 @@ def assess_fairness(
     else:
         for name, d in stats.draws.items():
             intervals[name] = percentile_interval(d, options.ci_level)
+        for name in stats.values:
+            if name in PROPORTIONS:  # a rate: Wilson, which does not collapse at 0 or 1
+                intervals[name] = wilson_bounds(*proportion(stats.counts, name), options.ci_level)
     slice_results = []
     for i, s in enumerate(index.slices):
         metrics = {}
@@ -385,8 +392,11 @@ def assess_fairness(
         disparities = _disparities(stats, ok, options, moments)
         aggregates = _regression_aggregates(moments, ok, index, options)
     ci_method = (
-        f"percentile bootstrap, {options.bootstrap} multinomial draws over "
-        "fine-group-by-cell counts"
+        "rates (selection rate, TPR, FPR, ..., accuracy): Wilson score interval; their "
+        "differences: Newcombe's hybrid score interval; their ratios: MOVER-R (Donner & Zou) "
+        "on Wilson intervals; against everyone, through the slice against the rest. Balanced "
+        f"accuracy, ROC AUC, Brier score, ECE: percentile bootstrap, {options.bootstrap} "
+        "multinomial draws over fine-group-by-cell counts"
         if options.task == "binary"
         else "normal approximation (central limit theorem on per-row errors; delta method "
         "for differences and ratios); Wilson score interval for the scoring rate"
@@ -483,8 +493,8 @@ def _disparities(
     counts, else a two-proportion z-test; Welch's t-test for a regression's mean metrics):
     the slice against its reference group, or the slice against the rest of the population
     for the comparison with everyone. The p-values are adjusted across all distinct tests,
-    each counted once. Intervals: bootstrap for a classifier, the delta method for a
-    regression (`moments`).
+    each counted once. Intervals: score intervals for a classifier's rates (bootstrap for
+    balanced accuracy and ROC AUC), the delta method for a regression (`moments`).
     """
     index = stats.index
     member = index.membership.astype(bool)
@@ -524,43 +534,53 @@ def _disparities(
         elif key not in tests:
             other_counts = stats.counts[target] if is_group else stats.counts[0] - stats.counts[i]
             tests[key] = _proportion_test(stats.counts[i], other_counts, metric)
-    # a classifier's differences and ratios, and their bootstrap intervals, in one pass
+    # a classifier's differences and ratios, and their intervals, in one pass per metric
     for metric in {p[0] for p in pairs} if moments is None else ():
         rows = [k for k, p in enumerate(pairs) if p[0] == metric]
         i_idx = np.array([pairs[k][2] for k in rows])
         t_idx = np.array([pairs[k][3] for k in rows])
+        pooled = np.array([not pairs[k][4] for k in rows])
         vals = stats.values[metric]
         with np.errstate(all="ignore"):
             diff = vals[i_idx] - vals[t_idx]
             ratio = np.where(vals[t_idx] != 0, vals[i_idx] / vals[t_idx], np.nan)
-            d = stats.draws.get(metric)
-            if d is not None:
+        nothing = np.full(len(rows), np.nan)
+        dlo, dhi, rlo, rhi = nothing, nothing, nothing, nothing
+        flo, fhi = nothing, nothing
+        if metric in PROPORTIONS:
+            # score intervals, valid at rates near 0 or 1: the slice against the reference
+            # group, or against everyone through the slice against the rest
+            own = stats.counts[i_idx]
+            other = np.where(pooled[:, None], stats.counts[0] - own, stats.counts[t_idx])
+            k1, n1 = proportion(own, metric)
+            k2, n2 = proportion(other, metric)
+            dlo, dhi, rlo, rhi = compare_proportions(
+                k1, n1, k2, n2, pooled=pooled, level=options.ci_level
+            )
+            if metric == "selection_rate":
+                # the four-fifths rule compares rates of the favourable outcome: 1 - the
+                # selection rate when the positive label is the unfavourable one
+                fav = vals if options.positive_label_favourable else 1.0 - vals
+                if not options.positive_label_favourable:
+                    k1, k2 = n1 - k1, n2 - k2
+                _, _, flo, fhi = compare_proportions(
+                    k1, n1, k2, n2, pooled=pooled, level=options.ci_level
+                )
+                with np.errstate(all="ignore"):
+                    f_ratio = np.where(fav[t_idx] != 0, fav[i_idx] / fav[t_idx], np.nan)
+                for pos, k in enumerate(rows):
+                    four_fifths_ratios[k] = (float(f_ratio[pos]), float(flo[pos]), float(fhi[pos]))
+        elif metric in stats.draws:  # balanced accuracy, ROC AUC: the bootstrap
+            d = stats.draws[metric]
+            with np.errstate(all="ignore"):
                 dd = d[:, i_idx] - d[:, t_idx]
                 dr = d[:, i_idx] / np.where(d[:, t_idx] == 0, np.nan, d[:, t_idx])
-                dlo, dhi = percentile_interval(dd, options.ci_level)
-                rlo, rhi = percentile_interval(dr, options.ci_level)
-            else:
-                dlo = dhi = rlo = rhi = np.full(len(rows), np.nan)
+            dlo, dhi = percentile_interval(dd, options.ci_level)
+            rlo, rhi = percentile_interval(dr, options.ci_level)
         for pos, k in enumerate(rows):
             intervals[f"{metric}:{k}"] = tuple(
                 float(a[pos]) for a in (diff, dlo, dhi, ratio, rlo, rhi)
             )
-        if metric == "selection_rate":
-            # the four-fifths rule compares rates of the favourable outcome: 1 - selection
-            # rate when the positive label is the unfavourable one
-            fav = vals if options.positive_label_favourable else 1.0 - vals
-            fd = stats.draws.get(metric)
-            if fd is not None and not options.positive_label_favourable:
-                fd = 1.0 - fd
-            with np.errstate(all="ignore"):
-                f_ratio = np.where(fav[t_idx] != 0, fav[i_idx] / fav[t_idx], np.nan)
-                if fd is not None:
-                    f_draws = fd[:, i_idx] / np.where(fd[:, t_idx] == 0, np.nan, fd[:, t_idx])
-                    flo, fhi = percentile_interval(f_draws, options.ci_level)
-                else:
-                    flo = fhi = np.full(len(rows), np.nan)
-            for pos, k in enumerate(rows):
-                four_fifths_ratios[k] = (float(f_ratio[pos]), float(flo[pos]), float(fhi[pos]))
     keys = [k for k, (_, p) in tests.items() if p is not None]
     p_raw = np.array([tests[k][1] for k in keys], dtype=float)
     adjusted = dict(zip(keys, adjust_pvalues(p_raw, options.correction), strict=True))

@@ -60,3 +60,51 @@ def test_four_fifths_is_unchanged_when_the_positive_label_is_favourable() -> Non
     assert d.four_fifths_ratio.value == d.ratio.value == pytest.approx(72 / 120)
     assert d.four_fifths_flag is True
     assert _find(sec, "selection_rate", {"g": "A"}, "overall").four_fifths_flag is None
+
+
+# ---------------------------------------------------------------- H2
+
+
+def test_rate_intervals_do_not_collapse_at_1() -> None:
+    """10 of 10 selected gave the bootstrap interval [1, 1]; Wilson gives [0.72, 1], and the
+    difference from 37 of 38 is Newcombe's (statsmodels' confint_proportions_2indep
+    method='newcomb': [-0.2521, 0.1349])."""
+    frame = _frame({"A": (10, 10), "B": (38, 37)})
+    sec = _assess(frame, min_slice_size=5, bootstrap=200, reference={"g": "B"})
+    a = next(s for s in sec.slices if s.attributes == {"g": "A"}).metrics["selection_rate"]
+    assert (a.value, a.ci_high) == (1.0, 1.0)
+    assert a.ci_low == pytest.approx(0.7225, abs=1e-4)
+    d = _find(sec, "selection_rate", {"g": "A"}, {"g": "B"})
+    assert (d.difference.ci_low, d.difference.ci_high) == pytest.approx((-0.2521, 0.1349), abs=1e-4)
+    assert d.ratio.ci_low is not None and d.ratio.ci_high is not None
+    assert d.ratio.ci_low < d.ratio.value < d.ratio.ci_high
+    o = _find(sec, "selection_rate", {"g": "A"}, "overall")
+    assert o.difference.ci_low is not None and o.difference.ci_high is not None
+    assert o.difference.ci_low < o.difference.value < o.difference.ci_high
+
+
+def _exact_coverage(n: int, p: float, n2: int, p2: float) -> tuple[float, float, float]:
+    """Coverage of the slice's rate, and of its difference and ratio to another group, over
+    every binomial outcome (exact, no simulation noise)."""
+    from scipy.stats import binom
+
+    from compliance.stats import compare_proportions, wilson_bounds
+
+    k = np.arange(n + 1)
+    lo, hi = wilson_bounds(k, np.full(n + 1, n))
+    rate = float((binom.pmf(k, n, p) * ((lo <= p) & (p <= hi))).sum())
+    k1, k2 = np.meshgrid(k, np.arange(n2 + 1), indexing="ij")
+    w = np.outer(binom.pmf(k, n, p), binom.pmf(np.arange(n2 + 1), n2, p2))
+    dlo, dhi, rlo, rhi = compare_proportions(
+        k1, np.full(k1.shape, n), k2, np.full(k2.shape, n2), pooled=np.zeros(k1.shape, bool)
+    )
+    diff = float((w * ((dlo <= p - p2) & (p - p2 <= dhi))).sum())
+    ratio = float((w * ((rlo <= p / p2) & (p / p2 <= rhi))).sum())
+    return rate, diff, ratio
+
+
+@pytest.mark.parametrize(("n", "p"), [(30, 0.97), (38, 0.95), (100, 0.5)])
+def test_rate_intervals_cover_near_the_edges(n: int, p: float) -> None:
+    """The review measured the bootstrap at 58% (n=30, p=0.97) and 88.5% (n=38, p=0.95)."""
+    for coverage in _exact_coverage(n, p, 200, 0.85):
+        assert 0.93 <= coverage <= 0.975
