@@ -33,6 +33,7 @@ from compliance.metrics import (
     CELLS,
     COUNT_METRICS,
     PROPORTIONS,
+    SAME_TEST_AS,
     count_metrics,
     favourable_direction,
     proportion,
@@ -515,7 +516,8 @@ def _disparities(
                 pairs.append((metric, dim, i, 0, False))
     # One test per distinct comparison: a test is keyed by the metric and the two sets of
     # fine groups it compares, so that e.g. in a two-group dimension "A against B",
-    # "A against the rest" and "B against the rest" are one test, counted once.
+    # "A against the rest" and "B against the rest" are one test, counted once; a rate and
+    # its complement (TPR and FNR, ...) are one metric here, their test being the same.
     tests: dict[tuple[str, frozenset[bytes]], tuple[str, float | None]] = {}
     pair_tests: list[tuple[str, frozenset[bytes]]] = []
     intervals: dict[str, tuple[float, ...]] = {}
@@ -525,7 +527,10 @@ def _disparities(
         # independent comparison behind "slice against everyone" is the slice against the
         # rest of the rows
         other_rows = member[target] if is_group else member[0] & ~member[i]
-        key = (metric, frozenset((member[i].tobytes(), other_rows.tobytes())))
+        key = (
+            SAME_TEST_AS.get(metric, metric),
+            frozenset((member[i].tobytes(), other_rows.tobytes())),
+        )
         pair_tests.append(key)
         if moments is not None:
             c = compare(moments, metric, i, target if is_group else None, options.ci_level)
