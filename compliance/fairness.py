@@ -47,7 +47,7 @@ from compliance.regression_comparisons import (
     normal_intervals,
     spread,
 )
-from compliance.slicing import SliceIndex, build_slices
+from compliance.slicing import MISSING_LABEL, Slice, SliceIndex, build_slices
 from compliance.stats import (
     adjust_pvalues,
     compare_proportions,
@@ -60,6 +60,10 @@ from compliance.veritas import select_metric
 if TYPE_CHECKING:
     from compliance.spec import AssessSpec
 
+MISSING_NOTE = (
+    "a missing value of a protected attribute: reported, but never the reference group, "
+    "and left out of the between-group aggregates and the four-fifths flags"
+)
 SCORE_BINS = 64  # quantile bins of the score for bootstrap AUC; ECE bins are added to them
 DRAW_CHUNK = 100
 
@@ -296,6 +300,12 @@ def compute_slice_statistics(
 # ---------------------------------------------------------------- evidence
 
 
+def _is_missing(s: Slice) -> bool:
+    """A slice of rows whose value of a protected attribute is missing: not a group whose
+    treatment can serve as a baseline, nor a group to judge others by."""
+    return MISSING_LABEL in s.attributes.values()
+
+
 def _estimate(value: float, lo: float, hi: float) -> Estimate:
     return Estimate(value=value, ci_low=lo, ci_high=hi)
 
@@ -323,6 +333,13 @@ def assess_fairness(
         n_quantiles=options.quantile_bins, path=data_path,
     )  # fmt: skip
     for attr, ref in options.reference.items():
+        if ref == MISSING_LABEL:
+            raise InputError(
+                f"--reference {attr}={ref!r}: rows with a missing value are not a group to "
+                "compare others with; name one of its values",
+                path=data_path,
+                field=attr,
+            )
         known = {s.attributes[attr] for s in index.slices if s.dimension == (attr,)}
         if ref not in known:
             raise InputError(
@@ -376,6 +393,7 @@ def assess_fairness(
                 counts=counts,
                 suppressed=bool(small),
                 metrics=metrics,
+                note=MISSING_NOTE if _is_missing(s) else None,
             )
         )
     selection: MetricSelection | None = None
@@ -446,6 +464,7 @@ def _reference_index(
         i
         for i in slice_ids
         if ok[i]
+        and not _is_missing(index.slices[i])
         and np.isfinite(vals[i])
         and _denominator(stats, i, metric) >= options.min_slice_size
     ]
@@ -595,7 +614,8 @@ def _disparities(
         test, p = tests[pair_tests[k]]
         p_adj = adjusted.get(pair_tests[k])
         four_fifths = ff_ratio = None
-        if metric == "selection_rate" and is_group and k in four_fifths_ratios:
+        missing = _is_missing(index.slices[i])
+        if metric == "selection_rate" and is_group and k in four_fifths_ratios and not missing:
             ff = four_fifths_ratios[k]
             ff_ratio = _estimate(*ff)
             if np.isfinite(ff[0]):
@@ -615,6 +635,7 @@ def _disparities(
                 significant=bool(p_adj is not None and p_adj < options.alpha),
                 four_fifths_flag=four_fifths,
                 four_fifths_ratio=ff_ratio,
+                note=MISSING_NOTE if missing else None,
             )
         )
     return out
@@ -642,7 +663,7 @@ def _aggregates(
     index = stats.index
     dims: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(index.slices[1:], start=1):
-        if ok[i]:
+        if ok[i] and not _is_missing(s):
             dims.setdefault(s.dimension, []).append(i)
     out: list[GroupAggregate] = []
     for dim, ids in dims.items():
@@ -685,7 +706,7 @@ def _regression_aggregates(
     method='between_groups', with intervals from normal draws of the group means."""
     dims: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(index.slices[1:], start=1):
-        if ok[i]:
+        if ok[i] and not _is_missing(s):
             dims.setdefault(s.dimension, []).append(i)
     out: list[GroupAggregate] = []
     for d, (dim, ids) in enumerate(dims.items()):

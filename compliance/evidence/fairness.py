@@ -38,6 +38,9 @@ class SliceResult(Frozen):
     counts: dict[str, int] = Field(default_factory=dict)
     suppressed: bool = False
     metrics: dict[str, Estimate]
+    note: str | None = None
+    """Why the slice is read differently, e.g. a missing value of a protected attribute
+    (schema 1.3; absent in older files)."""
 
     @model_validator(mode="after")
     def _figures_are_possible(self) -> SliceResult:
@@ -77,6 +80,8 @@ class Disparity(Frozen):
     """`p_value` adjusted (`correction`) over every distinct test of the section, each once."""
     significant: bool
     four_fifths_flag: bool | None = None
+    note: str | None = None
+    """Why the comparison is not judged, or not flagged (schema 1.3; absent in older files)."""
     four_fifths_ratio: Estimate | None = None
     """The impact ratio the four-fifths flag reads (selection rate against a group only):
     the slice's rate of the favourable outcome over the reference group's. It equals

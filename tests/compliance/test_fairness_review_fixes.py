@@ -108,3 +108,34 @@ def test_rate_intervals_cover_near_the_edges(n: int, p: float) -> None:
     """The review measured the bootstrap at 58% (n=30, p=0.97) and 88.5% (n=38, p=0.95)."""
     for coverage in _exact_coverage(n, p, 200, 0.85):
         assert 0.93 <= coverage <= 0.975
+
+
+# ---------------------------------------------------------------- M2
+
+
+def _with_missing() -> pd.DataFrame:
+    """40 rows with no value of g, all selected (as the review's run_mref)."""
+    frame = _frame({"female": (300, 213), "male": (300, 246), "x": (40, 40)})
+    frame["g"] = frame["g"].where(frame["g"] != "x", np.nan)
+    return frame
+
+
+def test_a_missing_value_is_reported_but_never_the_reference_nor_aggregated() -> None:
+    sec = _assess(_with_missing())
+    missing = next(s for s in sec.slices if s.attributes == {"g": "(missing)"})
+    assert missing.status == "ok" and missing.note is not None and "missing" in missing.note
+    for d in sec.disparities:
+        assert d.reference == "overall" or "(missing)" not in d.reference.values(), d
+    female = _find(sec, "selection_rate", {"g": "female"}, {"g": "male"})
+    assert female.four_fifths_flag is False  # 0.71 / 0.82 = 0.87, not against 'missing'
+    d = _find(sec, "selection_rate", {"g": "(missing)"}, {"g": "male"})
+    assert d.four_fifths_flag is None and d.note is not None
+    dpd = next(a for a in sec.aggregates if a.name == "demographic_parity_difference")
+    assert dpd.value.value == pytest.approx(246 / 300 - 213 / 300)  # not 1 - 0.71
+
+
+def test_a_missing_value_cannot_be_chosen_as_the_reference() -> None:
+    from compliance.errors import InputError
+
+    with pytest.raises(InputError, match="missing"):
+        _assess(_with_missing(), reference={"g": "(missing)"})
