@@ -50,8 +50,10 @@ from compliance.regression_comparisons import (
 from compliance.slicing import MISSING_LABEL, Slice, SliceIndex, build_slices
 from compliance.stats import (
     adjust_pvalues,
+    bonferroni_level,
     compare_proportions,
     percentile_interval,
+    spread_intervals,
     two_proportion_test,
     wilson_bounds,
 )
@@ -652,6 +654,18 @@ def _spread(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return hi - lo, np.where(hi > 0, lo / hi, np.nan)
 
 
+def _spread_note(pairs: int, options: FairnessOptions) -> str | None:
+    """How to read an aggregate's interval built from `pairs` comparisons of two groups."""
+    if pairs <= 1:
+        return None
+    return (
+        f"simultaneous interval: each of the {pairs} comparisons of two groups at level "
+        f"{bonferroni_level(options.ci_level, pairs):.4g} (Bonferroni), so that it holds "
+        f"with probability at least {options.ci_level:g}; conservative (a bootstrap of "
+        "max - min under-covers when several groups are close)"
+    )
+
+
 def _aggregates(
     stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions
 ) -> list[GroupAggregate]:
@@ -659,6 +673,7 @@ def _aggregates(
 
     As fairlearn's `*_difference`/`*_ratio` with method='between_groups'; for several
     metrics (equalized odds) the worst of them: the largest difference, smallest ratio.
+    The intervals are simultaneous over every pair of groups (`stats.spread_intervals`).
     """
     index = stats.index
     dims: dict[tuple[str, ...], list[int]] = {}
@@ -673,26 +688,25 @@ def _aggregates(
             point = [_spread(stats.values[m][..., ids]) for m in metrics]
             p_diff = max(float(p[0]) for p in point)
             p_ratio = min(float(p[1]) for p in point)
-            if stats.draws:
-                dr = [_spread(stats.draws[m][..., ids]) for m in metrics]
-                d_diff = np.max(np.stack([x[0] for x in dr]), axis=0)
-                d_ratio = np.min(np.stack([x[1] for x in dr]), axis=0)
-                dl, dh = percentile_interval(d_diff[:, None], options.ci_level)
-                rl, rh = percentile_interval(d_ratio[:, None], options.ci_level)
-            else:
-                dl = dh = rl = rh = np.array([np.nan])
+            parts = [proportion(stats.counts[ids], m) for m in metrics]
+            dl, dh, rl, rh = spread_intervals(
+                np.array([k for k, _ in parts]), np.array([n for _, n in parts]), options.ci_level
+            )
+            note = _spread_note(len(metrics) * len(ids) * (len(ids) - 1) // 2, options)
             out.append(
                 GroupAggregate(
                     name=f"{name}_difference",
                     dimension=list(dim),
-                    value=_estimate(p_diff, dl[0], dh[0]),
+                    value=_estimate(p_diff, dl, dh),
+                    note=note,
                 )
             )
             out.append(
                 GroupAggregate(
                     name=f"{name}_ratio",
                     dimension=list(dim),
-                    value=_estimate(p_ratio, rl[0], rh[0]),
+                    value=_estimate(p_ratio, rl, rh),
+                    note=note,
                 )
             )
     return out
@@ -703,23 +717,25 @@ def _regression_aggregates(
 ) -> list[GroupAggregate]:
     """Between-group difference (max - min) and ratio (min / max) of each regression
     metric per dimension, as fairlearn's MetricFrame.difference()/ratio() with
-    method='between_groups', with intervals from normal draws of the group means."""
+    method='between_groups', with simultaneous intervals (`spread`)."""
     dims: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(index.slices[1:], start=1):
         if ok[i] and not _is_missing(s):
             dims.setdefault(s.dimension, []).append(i)
     out: list[GroupAggregate] = []
-    for d, (dim, ids) in enumerate(dims.items()):
+    for dim, ids in dims.items():
         if len(ids) < 2:
             continue
-        for m, metric in enumerate(TERMS):
-            diff, ratio = spread(moments, metric, ids, options.ci_level, options.seed + 7 * d + m)
-            out.append(
-                GroupAggregate(
-                    name=f"{metric}_difference", dimension=list(dim), value=_estimate(*diff)
+        note = _spread_note(len(ids) * (len(ids) - 1) // 2, options)
+        for metric in TERMS:
+            diff, ratio = spread(moments, metric, ids, options.ci_level)
+            for kind, est in (("difference", diff), ("ratio", ratio)):
+                out.append(
+                    GroupAggregate(
+                        name=f"{metric}_{kind}",
+                        dimension=list(dim),
+                        value=_estimate(*est),
+                        note=note,
+                    )
                 )
-            )
-            out.append(
-                GroupAggregate(name=f"{metric}_ratio", dimension=list(dim), value=_estimate(*ratio))
-            )
     return out

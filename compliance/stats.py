@@ -168,3 +168,61 @@ def compare_proportions(
         # no ratio to a rate of 0
         undefined = np.where(pooled, ~(k1 + k2 > 0), ~(p2 > 0))
     return d_lo, d_hi, np.where(undefined, np.nan, r_lo), np.where(undefined, np.nan, r_hi)
+
+
+def spread_bounds(
+    d_lo: np.ndarray, d_hi: np.ndarray, r_lo: np.ndarray, r_hi: np.ndarray
+) -> tuple[float, float, float, float]:
+    """Bounds of max - min and min / max over groups, from intervals for every pair i < j
+    of a - b (d) and a / b (r), a and b the pair's two values: when every pair's intervals
+    hold, the true max - min and min / max lie within the bounds returned. NaN where a pair
+    has none."""
+    with np.errstate(all="ignore"):
+        # |a - b|, and min(a / b, b / a) through the reciprocal interval
+        abs_lo = np.maximum(np.maximum(d_lo, -d_hi), 0.0)
+        abs_hi = np.maximum(d_hi, -d_lo)
+        min_lo = np.minimum(r_lo, 1.0 / r_hi)
+        min_hi = np.minimum(np.minimum(r_hi, 1.0 / r_lo), 1.0)
+    nothing = (math.nan, math.nan)
+    diff = (float(abs_lo.max()), float(abs_hi.max())) if np.isfinite(abs_hi).all() else nothing
+    ratio = nothing
+    if not (np.isnan(min_lo).any() or np.isnan(min_hi).any()):
+        ratio = (float(min_lo.min()), float(min_hi.min()))
+    return (*diff, *ratio)
+
+
+def bonferroni_level(level: float, tests: int) -> float:
+    """The level of each of `tests` intervals that hold together with probability `level`."""
+    return 1.0 - (1.0 - level) / max(tests, 1)
+
+
+def spread_intervals(
+    successes: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """Simultaneous intervals (difference low, high, ratio low, high) of the largest
+    between-group difference (max - min) and the smallest ratio (min / max) of rates.
+
+    `successes` and `n` have shape (rates, groups), each row one rate over the same groups;
+    the difference is the largest over the rows and the ratio the smallest (as equalized
+    odds). Every pair of groups of every row gets a Newcombe interval for its difference
+    and a MOVER-R interval for its ratio at level 1 - (1 - level) / K, K the number of pairs
+    (Bonferroni), so that all hold with probability at least `level` (`spread_bounds`).
+    With two groups and one rate this is the Newcombe interval of |p1 - p2|; with more it
+    is conservative. A percentile bootstrap of max - min covered 0% with 8 close groups.
+    """
+    k = np.atleast_2d(np.asarray(successes, dtype=float))
+    m = np.atleast_2d(np.asarray(n, dtype=float))
+    i, j = np.triu_indices(k.shape[1], 1)
+    if len(i) == 0:
+        return (math.nan,) * 4
+    each = bonferroni_level(level, k.shape[0] * len(i))
+    k1, n1, k2, n2 = k[:, i], m[:, i], k[:, j], m[:, j]
+    d_lo, d_hi, _, _ = compare_proportions(
+        k1, n1, k2, n2, pooled=np.zeros(k1.shape, dtype=bool), level=each
+    )
+    l1, u1 = wilson_bounds(k1, n1, each)
+    l2, u2 = wilson_bounds(k2, n2, each)
+    with np.errstate(all="ignore"):
+        # unmasked: a rate of 0 gives a ratio interval up to +inf, whose reciprocal is sound
+        r_lo, r_hi = mover_ratio(k1 / n1, l1, u1, k2 / n2, l2, u2)
+    return spread_bounds(d_lo, d_hi, r_lo, r_hi)

@@ -96,6 +96,9 @@ class GroupAggregate(Frozen):
     name: str
     dimension: list[str]
     value: Estimate
+    note: str | None = None
+    """How to read the interval, and which groups the aggregate is over (schema 1.3;
+    absent in older files)."""
 
 
 class FairnessSection(Frozen):
