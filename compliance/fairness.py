@@ -478,15 +478,18 @@ def _reference_index(
 
 def _denominator(stats: SliceStatistics, i: int, metric: str) -> int:
     """How many rows a slice's metric rests on (e.g. its actual positives, for the TPR)."""
+    return _rows_behind(stats.counts[i], metric)
+
+
+def _rows_behind(counts: np.ndarray, metric: str) -> int:
+    """How many rows a metric rests on, from one set of rows' counts (or sums)."""
     if metric in TERMS:  # a regression metric: every row of the slice
-        return int(stats.counts[i, 0])
+        return int(counts[0])
     if metric in PROPORTIONS:
-        return int(proportion(stats.counts[i], metric)[1])
+        return int(proportion(counts, metric)[1])
     if metric in ("balanced_accuracy", "roc_auc"):
-        return int(
-            min(stats.counts[i][0] + stats.counts[i][1], stats.counts[i][2] + stats.counts[i][3])
-        )
-    return int(stats.counts[i].sum())
+        return int(min(counts[0] + counts[1], counts[2] + counts[3]))
+    return int(counts.sum())
 
 
 DISPARITY_METRICS = (*[m for m in COUNT_METRICS if m != "count"], "roc_auc")
@@ -541,6 +544,9 @@ def _disparities(
     # its complement (TPR and FNR, ...) are one metric here, their test being the same.
     tests: dict[tuple[str, frozenset[bytes]], tuple[str, float | None]] = {}
     pair_tests: list[tuple[str, frozenset[bytes]]] = []
+    # rows behind the metric on each side; under min_slice_size on either side the
+    # comparison is reported but not tested, nor flagged
+    too_few: dict[int, tuple[int, int]] = {}
     intervals: dict[str, tuple[float, ...]] = {}
     four_fifths_ratios: dict[int, tuple[float, float, float]] = {}
     for k, (metric, _, i, target, is_group) in enumerate(pairs):
@@ -553,12 +559,16 @@ def _disparities(
             frozenset((member[i].tobytes(), other_rows.tobytes())),
         )
         pair_tests.append(key)
+        other_counts = stats.counts[target] if is_group else stats.counts[0] - stats.counts[i]
+        sides = (_denominator(stats, i, metric), _rows_behind(other_counts, metric))
+        if min(sides) < options.min_slice_size:
+            too_few[k] = sides
         if moments is not None:
             c = compare(moments, metric, i, target if is_group else None, options.ci_level)
             intervals[f"{metric}:{k}"] = (*c.difference, *c.ratio)
-            tests.setdefault(key, (c.test, c.p_value))
-        elif key not in tests:
-            other_counts = stats.counts[target] if is_group else stats.counts[0] - stats.counts[i]
+            if k not in too_few:
+                tests.setdefault(key, (c.test, c.p_value))
+        elif key not in tests and k not in too_few:
             tests[key] = _proportion_test(stats.counts[i], other_counts, metric)
     # a classifier's differences and ratios, and their intervals, in one pass per metric
     for metric in {p[0] for p in pairs} if moments is None else ():
@@ -613,14 +623,23 @@ def _disparities(
     out = []
     for k, (metric, dim, i, target, is_group) in enumerate(pairs):
         d_v, d_lo, d_hi, r_v, r_lo, r_hi = intervals[f"{metric}:{k}"]
-        test, p = tests[pair_tests[k]]
+        test, p = tests.get(pair_tests[k], ("none", None))
         p_adj = adjusted.get(pair_tests[k])
         four_fifths = ff_ratio = None
+        notes = []
         missing = _is_missing(index.slices[i])
-        if metric == "selection_rate" and is_group and k in four_fifths_ratios and not missing:
+        if missing:
+            notes.append(MISSING_NOTE)
+        if k in too_few:
+            notes.append(
+                f"rests on {too_few[k][0]} rows in the group and {too_few[k][1]} in the "
+                f"{'reference group' if is_group else 'rest'}, fewer than "
+                f"{options.min_slice_size} on a side: not tested, not flagged"
+            )
+        if metric == "selection_rate" and is_group and k in four_fifths_ratios:
             ff = four_fifths_ratios[k]
             ff_ratio = _estimate(*ff)
-            if np.isfinite(ff[0]):
+            if np.isfinite(ff[0]) and not notes:
                 four_fifths = bool(ff[0] < 0.8)
         out.append(
             Disparity(
@@ -637,7 +656,7 @@ def _disparities(
                 significant=bool(p_adj is not None and p_adj < options.alpha),
                 four_fifths_flag=four_fifths,
                 four_fifths_ratio=ff_ratio,
-                note=MISSING_NOTE if missing else None,
+                note="; ".join(notes) or None,
             )
         )
     return out
@@ -666,49 +685,72 @@ def _spread_note(pairs: int, options: FairnessOptions) -> str | None:
     )
 
 
+def _left_out_note(left_out: int, total: int, options: FairnessOptions) -> str:
+    return (
+        f"over the judged groups only: {left_out} of {total} left out (fewer than "
+        f"{options.min_slice_size} rows behind the rate, or a missing value), so it can "
+        "differ from fairlearn's function over all groups"
+    )
+
+
 def _aggregates(
     stats: SliceStatistics, ok: np.ndarray, options: FairnessOptions
 ) -> list[GroupAggregate]:
     """Between-group difference (max - min) and ratio (min / max) per dimension, with CIs.
 
-    As fairlearn's `*_difference`/`*_ratio` with method='between_groups'; for several
-    metrics (equalized odds) the worst of them: the largest difference, smallest ratio.
-    The intervals are simultaneous over every pair of groups (`stats.spread_intervals`).
+    As fairlearn's `*_difference`/`*_ratio` with method='between_groups', but over the
+    judged groups only: for each rate, the groups with at least `min_slice_size` rows
+    behind it (its denominator), a known value, and enough rows. For several rates
+    (equalized odds) the worst of them: the largest difference, smallest ratio. The
+    intervals are simultaneous over every pair of groups (`stats.spread_intervals`).
     """
     index = stats.index
     dims: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(index.slices[1:], start=1):
-        if ok[i] and not _is_missing(s):
-            dims.setdefault(s.dimension, []).append(i)
+        dims.setdefault(s.dimension, []).append(i)
     out: list[GroupAggregate] = []
-    for dim, ids in dims.items():
-        if len(ids) < 2:
+    for dim, all_ids in dims.items():
+        if sum(1 for i in all_ids if ok[i] and not _is_missing(index.slices[i])) < 2:
             continue
         for name, metrics in AGGREGATES.items():
-            point = [_spread(stats.values[m][..., ids]) for m in metrics]
-            p_diff = max(float(p[0]) for p in point)
-            p_ratio = min(float(p[1]) for p in point)
-            parts = [proportion(stats.counts[ids], m) for m in metrics]
-            dl, dh, rl, rh = spread_intervals(
-                np.array([k for k, _ in parts]), np.array([n for _, n in parts]), options.ci_level
-            )
-            note = _spread_note(len(metrics) * len(ids) * (len(ids) - 1) // 2, options)
-            out.append(
-                GroupAggregate(
-                    name=f"{name}_difference",
-                    dimension=list(dim),
-                    value=_estimate(p_diff, dl, dh),
-                    note=note,
+            judged = {
+                m: [
+                    i
+                    for i in all_ids
+                    if ok[i]
+                    and not _is_missing(index.slices[i])
+                    and _denominator(stats, i, m) >= options.min_slice_size
+                ]
+                for m in metrics
+            }
+            notes = []
+            left_out = len(all_ids) - min(len(ids) for ids in judged.values())
+            if left_out:
+                notes.append(_left_out_note(left_out, len(all_ids), options))
+            if any(len(ids) < 2 for ids in judged.values()):
+                notes.insert(0, "fewer than two judged groups for a rate: no aggregate")
+                p_diff = p_ratio = dl = dh = rl = rh = np.nan
+            else:
+                point = [_spread(stats.values[m][judged[m]]) for m in metrics]
+                p_diff = max(float(p[0]) for p in point)
+                p_ratio = min(float(p[1]) for p in point)
+                dl, dh, rl, rh = spread_intervals(
+                    [proportion(stats.counts[judged[m]], m) for m in metrics], options.ci_level
                 )
-            )
-            out.append(
-                GroupAggregate(
-                    name=f"{name}_ratio",
-                    dimension=list(dim),
-                    value=_estimate(p_ratio, rl, rh),
-                    note=note,
+                pairs = sum(len(ids) * (len(ids) - 1) // 2 for ids in judged.values())
+                spread_note = _spread_note(pairs, options)
+                if spread_note:
+                    notes.insert(0, spread_note)
+            note = "; ".join(notes) or None
+            for kind, est in (("difference", (p_diff, dl, dh)), ("ratio", (p_ratio, rl, rh))):
+                out.append(
+                    GroupAggregate(
+                        name=f"{name}_{kind}",
+                        dimension=list(dim),
+                        value=_estimate(*est),
+                        note=note,
+                    )
                 )
-            )
     return out
 
 
@@ -720,13 +762,16 @@ def _regression_aggregates(
     method='between_groups', with simultaneous intervals (`spread`)."""
     dims: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(index.slices[1:], start=1):
-        if ok[i] and not _is_missing(s):
-            dims.setdefault(s.dimension, []).append(i)
+        dims.setdefault(s.dimension, []).append(i)
     out: list[GroupAggregate] = []
-    for dim, ids in dims.items():
+    for dim, all_ids in dims.items():
+        ids = [i for i in all_ids if ok[i] and not _is_missing(index.slices[i])]
         if len(ids) < 2:
             continue
-        note = _spread_note(len(ids) * (len(ids) - 1) // 2, options)
+        notes = [_spread_note(len(ids) * (len(ids) - 1) // 2, options)]
+        if len(ids) < len(all_ids):
+            notes.append(_left_out_note(len(all_ids) - len(ids), len(all_ids), options))
+        note = "; ".join(n for n in notes if n) or None
         for metric in TERMS:
             diff, ratio = spread(moments, metric, ids, options.ci_level)
             for kind, est in (("difference", diff), ("ratio", ratio)):

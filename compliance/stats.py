@@ -197,32 +197,34 @@ def bonferroni_level(level: float, tests: int) -> float:
 
 
 def spread_intervals(
-    successes: np.ndarray, n: np.ndarray, level: float = 0.95
+    rates: list[tuple[np.ndarray, np.ndarray]], level: float = 0.95
 ) -> tuple[float, float, float, float]:
     """Simultaneous intervals (difference low, high, ratio low, high) of the largest
     between-group difference (max - min) and the smallest ratio (min / max) of rates.
 
-    `successes` and `n` have shape (rates, groups), each row one rate over the same groups;
-    the difference is the largest over the rows and the ratio the smallest (as equalized
-    odds). Every pair of groups of every row gets a Newcombe interval for its difference
-    and a MOVER-R interval for its ratio at level 1 - (1 - level) / K, K the number of pairs
+    `rates` holds, per rate, the successes and trials of each of its groups; the difference
+    is the largest over the rates and the ratio the smallest (as equalized odds). Every
+    pair of groups of every rate gets a Newcombe interval for its difference and a MOVER-R
+    interval for its ratio at level 1 - (1 - level) / K, K the number of pairs
     (Bonferroni), so that all hold with probability at least `level` (`spread_bounds`).
     With two groups and one rate this is the Newcombe interval of |p1 - p2|; with more it
     is conservative. A percentile bootstrap of max - min covered 0% with 8 close groups.
     """
-    k = np.atleast_2d(np.asarray(successes, dtype=float))
-    m = np.atleast_2d(np.asarray(n, dtype=float))
-    i, j = np.triu_indices(k.shape[1], 1)
-    if len(i) == 0:
+    k1, n1, k2, n2 = ([] for _ in range(4))
+    for k, n in rates:
+        i, j = np.triu_indices(len(k), 1)
+        k1.append(np.asarray(k, dtype=float)[i])
+        n1.append(np.asarray(n, dtype=float)[i])
+        k2.append(np.asarray(k, dtype=float)[j])
+        n2.append(np.asarray(n, dtype=float)[j])
+    a, m, b, o = (np.concatenate(x) if x else np.empty(0) for x in (k1, n1, k2, n2))
+    if len(a) == 0:
         return (math.nan,) * 4
-    each = bonferroni_level(level, k.shape[0] * len(i))
-    k1, n1, k2, n2 = k[:, i], m[:, i], k[:, j], m[:, j]
-    d_lo, d_hi, _, _ = compare_proportions(
-        k1, n1, k2, n2, pooled=np.zeros(k1.shape, dtype=bool), level=each
-    )
-    l1, u1 = wilson_bounds(k1, n1, each)
-    l2, u2 = wilson_bounds(k2, n2, each)
+    each = bonferroni_level(level, len(a))
+    d_lo, d_hi, _, _ = compare_proportions(a, m, b, o, pooled=np.zeros(len(a), bool), level=each)
+    l1, u1 = wilson_bounds(a, m, each)
+    l2, u2 = wilson_bounds(b, o, each)
     with np.errstate(all="ignore"):
         # unmasked: a rate of 0 gives a ratio interval up to +inf, whose reciprocal is sound
-        r_lo, r_hi = mover_ratio(k1 / n1, l1, u1, k2 / n2, l2, u2)
+        r_lo, r_hi = mover_ratio(a / m, l1, u1, b / o, l2, u2)
     return spread_bounds(d_lo, d_hi, r_lo, r_hi)

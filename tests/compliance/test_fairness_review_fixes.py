@@ -166,7 +166,7 @@ def test_aggregate_intervals_cover_with_several_close_groups() -> None:
     rates = np.array([0.7] * 6 + [0.72, 0.75])
     reps, covered = 300, 0
     for _ in range(reps):
-        lo, hi, rlo, rhi = spread_intervals(rng.binomial(125, rates)[None, :], np.full((1, 8), 125))
+        lo, hi, rlo, rhi = spread_intervals([(rng.binomial(125, rates), np.full(8, 125))])
         covered += lo <= 0.05 <= hi and rlo <= 0.7 / 0.75 <= rhi
     assert covered / reps >= 0.95
 
@@ -186,3 +186,45 @@ def test_regression_spread_intervals_cover_with_several_close_groups() -> None:
                                 list(range(1, 9)), 0.95)  # fmt: skip
         covered += lo <= 0.1 <= hi
     assert covered / reps >= 0.93  # percentile draws of max - min: 0.00
+
+
+# ---------------------------------------------------------------- L1, L2
+
+
+def _few_positives() -> pd.DataFrame:
+    """A: 100 rows but 10 actual positives; B and C: 100 positives each; D: 12 rows."""
+    rng = np.random.default_rng(3)
+    parts = []
+    for g, n, pos in (("A", 100, 10), ("B", 200, 100), ("C", 200, 100), ("D", 12, 6)):
+        y = np.zeros(n, dtype=int)
+        y[:pos] = 1
+        parts.append(pd.DataFrame({"g": g, "y": y, "pred": rng.integers(0, 2, n)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_a_rate_on_too_few_rows_is_reported_but_not_tested() -> None:
+    frame = _few_positives()
+    sec = _assess(frame)
+    tpr = _find(sec, "true_positive_rate", {"g": "A"}, "overall")
+    assert tpr.n_denominator == 10 and tpr.difference.value is not None
+    assert (tpr.test, tpr.p_value, tpr.p_adjusted, tpr.significant) == ("none", None, None, False)
+    assert tpr.note is not None and "not tested" in tpr.note
+    # its selection rate rests on 100 rows: tested
+    assert _find(sec, "selection_rate", {"g": "A"}, "overall").p_value is not None
+
+
+def test_aggregates_are_over_groups_judged_for_each_rate() -> None:
+    frame = _few_positives()
+    sec = _assess(frame)
+    agg = {a.name: a for a in sec.aggregates}
+    eo = agg["equal_opportunity_difference"]
+    tpr = {
+        s.attributes["g"]: s.metrics["true_positive_rate"].value
+        for s in sec.slices
+        if s.attributes["g"] in ("B", "C")
+    }
+    assert eo.value.value == pytest.approx(abs(tpr["B"] - tpr["C"]))  # A (10 positives) left out
+    assert eo.note is not None and "judged groups only: 2 of 4" in eo.note
+    # the selection rate rests on A's 100 rows: A is in, D (12 rows) is not
+    dp = agg["demographic_parity_difference"]
+    assert dp.note is not None and "1 of 4" in dp.note
