@@ -75,9 +75,13 @@ class Disparity(Frozen):
     """Two-sided p of the comparison reported: the slice against the `reference` group, or
     for "overall" the slice against the rest of the population; None for metrics with no
     test (balanced accuracy, ROC AUC). Proportions: Fisher's exact test or a z-test; a
-    regression's mean metrics: Welch's t-test (on squared errors for the RMSE)."""
+    regression's mean metrics: Welch's t-test (on squared errors for the RMSE). None also
+    where fewer than `min_slice_size` rows lie behind the metric on a side (see `note`).
+    Against a reference group chosen from the data (the best served), the raw p-value is
+    anti-conservative on its own: read `p_adjusted` and `significant`."""
     p_adjusted: float | None
-    """`p_value` adjusted (`correction`) over every distinct test of the section, each once."""
+    """`p_value` adjusted (`correction`) over every distinct test of the section, each once
+    (a rate and its complement, such as TPR and FNR, are one test)."""
     significant: bool
     four_fifths_flag: bool | None = None
     note: str | None = None
@@ -91,7 +95,8 @@ class Disparity(Frozen):
 
 
 class GroupAggregate(Frozen):
-    """A between-group aggregate over one dimension, such as the equalized-odds difference."""
+    """A between-group aggregate over one dimension, such as the equalized-odds difference,
+    over the groups judged for its rate (see `note`)."""
 
     name: str
     dimension: list[str]
