@@ -37,6 +37,7 @@ SCHEMA_VERSION = "1.3"
 # 1.2 adds a regression's disparities and aggregates, whose tests read "welch".
 # 1.3 adds AttackResult.tpr_at_fpr_bounds and the "inconclusive" membership reading; the
 # TPR intervals of 1.3 account for the threshold (before, Clopper-Pearson at the threshold).
+# 1.3 adds optional Disparity.four_fifths_ratio and .note, SliceResult.note, GroupAggregate.note.
 READABLE_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 
 __all__ = [

@@ -77,6 +77,16 @@ PROPORTIONS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "error_rate": ((1, 2), (0, 1, 2, 3)),
 }
 
+# Rates that are one minus another on the same rows (TPR and FNR on the actual positives,
+# ...): a test that two groups' FNRs are equal is the test that their TPRs are.
+SAME_TEST_AS: dict[str, str] = {
+    "false_negative_rate": "true_positive_rate",
+    "true_negative_rate": "false_positive_rate",
+    "false_discovery_rate": "precision",
+    "false_omission_rate": "negative_predictive_value",
+    "error_rate": "accuracy",
+}
+
 
 def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=float)

@@ -11,8 +11,8 @@ whole less the slice. From them:
   with delta-method intervals, and the p-value of the comparison (Welch's t-test on the
   term; the two-proportion test for the scoring rate). Against everyone, the independent
   comparison is the group against the rest: the whole's mean is w·group + (1 - w)·rest;
-- the spread over a dimension's groups (max - min, min / max), with intervals from draws
-  of each group's mean from its normal approximation.
+- the spread over a dimension's groups (max - min, min / max), with simultaneous intervals
+  from every pair of groups compared at the Bonferroni level.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ from functools import lru_cache
 import numpy as np
 
 from compliance.slicing import SliceIndex
-from compliance.stats import percentile_interval, two_proportion_test, wilson_interval
+from compliance.stats import (
+    bonferroni_level,
+    spread_bounds,
+    two_proportion_test,
+    wilson_interval,
+)
 
 TERMS: dict[str, str] = {
     "mean_absolute_error": "abs_error",
@@ -33,8 +38,6 @@ TERMS: dict[str, str] = {
     "scoring_rate": "above_median",
 }
 """Each regression metric and the per-row term whose mean it is a function of."""
-
-SPREAD_DRAWS = 2000
 
 
 @dataclass(frozen=True)
@@ -199,36 +202,26 @@ def compare(mom: SliceMoments, metric: str, i: int, target: int | None, level: f
 
 
 def spread(
-    mom: SliceMoments, metric: str, ids: list[int], level: float, seed: int
+    mom: SliceMoments, metric: str, ids: list[int], level: float
 ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """Max - min and min / max of a metric over the groups `ids`, with percentile intervals
-    over draws of each group's mean from its normal approximation."""
+    """Max - min and min / max of a metric over the groups `ids`, with simultaneous
+    intervals: every pair of groups compared (`compare`) at the Bonferroni level, so that
+    all hold with probability at least `level`; the spread's bounds follow from them
+    (`stats.spread_bounds`). Percentiles of draws of the max - min under-cover when several
+    groups are close (the sample maximum is biased upward)."""
     term = TERMS[metric]
-    stats = [mom.stats(term, i) for i in ids]
-    means = np.array([m for _, m, _ in stats])
-    ses = np.array([math.sqrt(v / n) if n > 1 else math.nan for n, _, v in stats])
-    values = means
-    if metric == "root_mean_squared_error":
-        values = np.sqrt(np.maximum(means, 0.0))
+    values = np.array([_h(metric, mom.stats(term, i)[1])[0] for i in ids])
     hi, lo = float(values.max()), float(values.min())
-    nothing = (math.nan, math.nan)
-    ratio_value = lo / hi if lo > 0 else math.nan
-    if not np.all(np.isfinite(ses)):  # a one-row group has no spread to draw from
-        return (hi - lo, *nothing), (ratio_value, *nothing)
-    rng = np.random.default_rng(seed)
-    draws = rng.normal(means, ses, size=(SPREAD_DRAWS, len(ids)))
-    if metric == "scoring_rate":
-        draws = np.clip(draws, 0.0, 1.0)
-    if metric == "root_mean_squared_error":
-        draws = np.sqrt(np.maximum(draws, 0.0))
-    elif metric == "mean_absolute_error":
-        draws = np.maximum(draws, 0.0)
-    d_hi, d_lo = draws.max(axis=1), draws.min(axis=1)
-    dl, dh = percentile_interval((d_hi - d_lo)[:, None], level)
-    difference = (hi - lo, float(dl[0]), float(dh[0]))
+    a, b = np.triu_indices(len(ids), 1)
+    each = bonferroni_level(level, len(a))
+    pairs = [compare(mom, metric, ids[i], ids[j], each) for i, j in zip(a, b, strict=True)]
+    d_lo, d_hi, r_lo, r_hi = (
+        np.array([c.difference[1] for c in pairs]),
+        np.array([c.difference[2] for c in pairs]),
+        np.array([c.ratio[1] for c in pairs]),
+        np.array([c.ratio[2] for c in pairs]),
+    )
+    dl, dh, rl, rh = spread_bounds(d_lo, d_hi, r_lo, r_hi)
     if lo <= 0:  # a ratio of values that can be 0 or negative means nothing
-        return difference, (math.nan, *nothing)
-    if np.any(d_lo <= 0):
-        return difference, (ratio_value, *nothing)
-    rl, rh = percentile_interval((d_lo / d_hi)[:, None], level)
-    return difference, (ratio_value, float(rl[0]), float(rh[0]))
+        return (hi - lo, dl, dh), (math.nan, math.nan, math.nan)
+    return (hi - lo, dl, dh), (lo / hi, rl, rh)

@@ -38,6 +38,9 @@ class SliceResult(Frozen):
     counts: dict[str, int] = Field(default_factory=dict)
     suppressed: bool = False
     metrics: dict[str, Estimate]
+    note: str | None = None
+    """Why the slice is read differently, e.g. a missing value of a protected attribute
+    (schema 1.3; absent in older files)."""
 
     @model_validator(mode="after")
     def _figures_are_possible(self) -> SliceResult:
@@ -72,19 +75,35 @@ class Disparity(Frozen):
     """Two-sided p of the comparison reported: the slice against the `reference` group, or
     for "overall" the slice against the rest of the population; None for metrics with no
     test (balanced accuracy, ROC AUC). Proportions: Fisher's exact test or a z-test; a
-    regression's mean metrics: Welch's t-test (on squared errors for the RMSE)."""
+    regression's mean metrics: Welch's t-test (on squared errors for the RMSE). None also
+    where fewer than `min_slice_size` rows lie behind the metric on a side (see `note`).
+    Against a reference group chosen from the data (the best served), the raw p-value is
+    anti-conservative on its own: read `p_adjusted` and `significant`."""
     p_adjusted: float | None
-    """`p_value` adjusted (`correction`) over every distinct test of the section, each once."""
+    """`p_value` adjusted (`correction`) over every distinct test of the section, each once
+    (a rate and its complement, such as TPR and FNR, are one test)."""
     significant: bool
     four_fifths_flag: bool | None = None
+    note: str | None = None
+    """Why the comparison is not judged, or not flagged (schema 1.3; absent in older files)."""
+    four_fifths_ratio: Estimate | None = None
+    """The impact ratio the four-fifths flag reads (selection rate against a group only):
+    the slice's rate of the favourable outcome over the reference group's. It equals
+    `ratio` when the positive label is favourable; when it is not, the favourable rate is
+    1 - selection rate, and the reference (the most favoured group) has the lowest
+    selection rate. Schema 1.3; absent in older files."""
 
 
 class GroupAggregate(Frozen):
-    """A between-group aggregate over one dimension, such as the equalized-odds difference."""
+    """A between-group aggregate over one dimension, such as the equalized-odds difference,
+    over the groups judged for its rate (see `note`)."""
 
     name: str
     dimension: list[str]
     value: Estimate
+    note: str | None = None
+    """How to read the interval, and which groups the aggregate is over (schema 1.3;
+    absent in older files)."""
 
 
 class FairnessSection(Frozen):

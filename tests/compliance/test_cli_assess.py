@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from compliance.assessment import SCHEMA_VERSION
 from compliance.cli import app
 
 runner = CliRunner()
@@ -36,7 +37,7 @@ def test_outputs_only_audit_writes_assessment(tmp_path: Path, small_csv: Path) -
     )  # fmt: skip
     assert code == 0, output
     doc = json.loads((out / "assessment.json").read_text())
-    assert doc["schema_version"] == "1.3"
+    assert doc["schema_version"] == SCHEMA_VERSION
     assert doc["model"]["kind"] == "predictions"
     assert [i["role"] for i in doc["inputs"]] == ["evaluation"]
     assert len(doc["inputs"][0]["sha256"]) == 64

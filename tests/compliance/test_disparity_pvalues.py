@@ -34,6 +34,12 @@ ROW_PROPORTIONS: dict[str, tuple[Rows, Rows]] = {
     "accuracy": (lambda y, p: y == p, lambda y, p: np.ones_like(p)),
 }
 NOT_PROPORTIONS = ("balanced_accuracy", "roc_auc")
+SAME_TEST = {
+    "false_negative_rate": "true_positive_rate",
+    "true_negative_rate": "false_positive_rate",
+    "false_discovery_rate": "precision",
+    "false_omission_rate": "negative_predictive_value",
+}
 
 # selected per group of `g`: A (40%) lies between B (60%, the best served) and C (20%), so A
 # differs a lot from B but not from the rest of the population (B, C and D together: 40%)
@@ -223,12 +229,16 @@ def test_adjustment_is_over_each_distinct_test_once(
         if d.p_value is None:
             continue
         rows, other = _compared_rows(d)
-        key = (d.metric, frozenset((rows.tobytes(), other.tobytes())))
+        # a rate and its complement (TPR and FNR, ...) are one hypothesis
+        metric = SAME_TEST.get(d.metric, d.metric)
+        key = (metric, frozenset((rows.tobytes(), other.tobytes())))
         family.setdefault(key, d.p_value)
         key_of[k] = key
     # in the two-group dimension s, "x against y", "x against the rest" and "y against
-    # the rest" are one test, so the family is smaller than the number of p-values
+    # the rest" are one test, so the family is smaller than the number of p-values; and
+    # a rate and its complement count once: 6 distinct rates, not 10
     assert len(family) < len(key_of)
+    assert {k[0] for k in family} == set(ROW_PROPORTIONS) - set(SAME_TEST)
     keys = list(family)
     expected = dict(zip(keys, adjust([family[k] for k in keys]), strict=True))
     for k, d in enumerate(section.disparities):
