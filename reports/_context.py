@@ -153,6 +153,11 @@ def _p_text(d: Disparity, fairness: FairnessSection) -> str:
     )
 
 
+def _unfavourable(fairness: FairnessSection) -> bool:
+    sel = fairness.metric_selection
+    return sel is not None and not sel.positive_label_favourable
+
+
 def disparity_sentence(
     d: Disparity,
     fairness: FairnessSection,
@@ -192,7 +197,10 @@ def disparity_sentence(
     ref_value = value_text(d.metric, ref_est.value if ref_est else None, decimals=0)
     measured = estimate_text(d.metric, _est(s, d.metric), ci_level=fairness.ci_level)
     text = f"{who}, the {label} was {measured} against {ref_value} for {ref_name}"
-    r = d.ratio
+    # with an unfavourable positive label the four-fifths rule reads the favourable rates
+    # (1 - selection rate), held in four_fifths_ratio (schema 1.3)
+    r = d.four_fifths_ratio if d.four_fifths_ratio is not None else d.ratio
+    of = " of the favourable outcome's rates" if _unfavourable(fairness) else ""
     if d.four_fifths_flag is not None and r.value is not None:
         ci = (
             f" (95% CI {r.ci_low:.2f}–{r.ci_high:.2f})"
@@ -200,7 +208,9 @@ def disparity_sentence(
             else ""
         )
         side = "below" if d.four_fifths_flag else "at or above"
-        text += f": an impact ratio of {r.value:.2f}{ci}, {side} the four-fifths threshold of 0.80."
+        text += (
+            f": an impact ratio{of} of {r.value:.2f}{ci}, {side} the four-fifths threshold of 0.80."
+        )
     else:
         diff = d.difference
         if diff.value is None:
@@ -318,7 +328,12 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
                 pts = [s for s in slices if supp.shown(s, m) and _value(s, m) is not None]
                 if not pts:
                     continue
-                best = max(v for v in (_value(s, m) for s in pts) if v is not None)
+                values = [v for v in (_value(s, m) for s in pts) if v is not None]
+                # four-fifths of the best-served group's favourable rate; with an
+                # unfavourable positive label that is 1 - 0.8 (1 - the lowest rate)
+                threshold = (
+                    1 - 0.8 * (1 - min(values)) if _unfavourable(fairness) else 0.8 * max(values)
+                )
                 flagged_keys = {
                     _slice_key(d.slice)
                     for d in fairness.disparities
@@ -346,7 +361,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
                             percent=m in PERCENT_METRICS,
                             reference=overall.value if overall else None,
                             reference_label="all",
-                            threshold=0.8 * best if m == "selection_rate" else None,
+                            threshold=threshold if m == "selection_rate" else None,
                             threshold_label="four-fifths of best" if m == "selection_rate" else "",
                         ),
                     }

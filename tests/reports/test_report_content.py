@@ -364,3 +364,34 @@ def test_privacy_bounds_read_rounded_down_and_at_the_level_they_hold(
     )
     html = " ".join(render_html(assessment.model_copy(update={"privacy": alone})).split())
     assert "Only the label-only attack could run" in html
+
+
+def test_an_unfavourable_positive_label_states_the_favourable_impact_ratio() -> None:
+    """The positive label is 'default': A is refused 36% of the time, B 8%. The four-fifths
+    rule compares approval rates, 0.64 / 0.92 = 0.70 (flagged); the sentence printed the
+    ratio of refusal rates, 4.50, 'at or above the four-fifths threshold'."""
+    import numpy as np
+    import pandas as pd
+
+    from compliance.fairness import FairnessOptions, assess_fairness
+    from reports._context import disparity_sentence
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for g, n, refused in (("A", 200, 72), ("B", 200, 16)):
+        pred = np.r_[np.ones(refused, dtype=int), np.zeros(n - refused, dtype=int)]
+        rows.append(pd.DataFrame({"g": g, "y": rng.integers(0, 2, n), "pred": pred}))
+    frame = pd.concat(rows, ignore_index=True)
+    section = assess_fairness(
+        frame["y"].to_numpy(), frame["pred"].to_numpy(), None, frame[["g"]],
+        options=FairnessOptions(depth=1, bootstrap=0, positive_label_favourable=False),
+    )  # fmt: skip
+    by_key = {tuple(sorted(s.attributes.items())): s for s in section.slices}
+    d = next(
+        d for d in section.disparities
+        if d.metric == "selection_rate" and d.slice == {"g": "A"} and d.reference == {"g": "B"}
+    )  # fmt: skip
+    text = disparity_sentence(d, section, by_key)
+    assert text is not None
+    assert "an impact ratio of the favourable outcome's rates of 0.70" in text, text
+    assert "below the four-fifths threshold" in text
