@@ -24,9 +24,12 @@ def _key(key: Path | None, cert: Path | None, password_env: str, demo_cert_out: 
     from rich.console import Console
 
     from reports import generate_self_signed, load_signing_key
+    from reports._keys import check_signing_key
 
     if key is not None:
-        return load_signing_key(key, cert=cert, password=os.environ.get(password_env))
+        loaded = load_signing_key(key, cert=cert, password=os.environ.get(password_env))
+        check_signing_key(loaded)  # before rendering, not after
+        return loaded
     demo = generate_self_signed("Compliance demo signer")
     demo_cert_out.write_bytes(demo.cert_pem())
     Console(stderr=True).print(
@@ -101,25 +104,49 @@ def register(app: typer.Typer) -> None:
     def verify(
         report_pdf: Annotated[Path, typer.Argument(help="The signed report PDF.")],
         trust_root: Annotated[
-            Path | None, typer.Option("--trust-root", help="PEM/DER certificate to trust.")
+            Path | None,
+            typer.Option(
+                "--trust-root",
+                help="PEM/DER certificate(s) to trust for the signer; a PEM bundle may hold "
+                "several, and the line says which one was used.",
+            ),
         ] = None,
         data_dir: Annotated[
             Path | None,
-            typer.Option("--data-dir", help="Directory holding the input files to hash."),
+            typer.Option(
+                "--data-dir",
+                help="Directory holding the input files to hash, found by their recorded "
+                "relative path (e.g. eval/data.csv) or, failing that, by name.",
+            ),
+        ] = None,
+        tsa_root: Annotated[
+            Path | None,
+            typer.Option(
+                "--tsa-root",
+                help="PEM/DER certificate(s) of the timestamp authority to trust; without it a "
+                "timestamp is shown but is no evidence of the signing time.",
+            ),
         ] = None,
     ) -> None:
-        """Check signatures, whole-file coverage, trust and input hashes.
+        """Check signatures, whole-file coverage, later changes, certificates, trust and
+        input hashes of a report.
 
-        Exit 0 only when every check holds and the signer chains to --trust-root; without
-        --trust-root only integrity can be shown, so the exit code is 1.
+        Exit codes: 0 when every check holds and every signer chains to --trust-root;
+        1 when a check fails, or without --trust-root (only integrity can be shown);
+        2 on bad input (a missing, empty or non-regular file, a file that is not a PDF,
+        an unreadable --trust-root).
         """
         from reports import verify_report
 
-        result = verify_report(report_pdf, trust_root=trust_root, data_dir=data_dir)
+        result = verify_report(
+            report_pdf, trust_root=trust_root, data_dir=data_dir, tsa_root=tsa_root
+        )
         for line in result.lines():
             typer.echo(line)
         if not result.ok:
-            typer.echo(f"NOT VERIFIED: {len(result.failed())} check(s) failed", err=True)
+            typer.echo(
+                f"NOT VERIFIED: {report_pdf}: {len(result.failed())} check(s) failed", err=True
+            )
             raise typer.Exit(1)
         if not result.signer_trusted:
             typer.echo(
