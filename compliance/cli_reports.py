@@ -102,7 +102,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def verify(
-        report_pdf: Annotated[Path, typer.Argument(help="The signed report PDF.")],
+        report_pdf: Annotated[
+            Path, typer.Argument(help="The signed report PDF, or a submission pack (.zip).")
+        ],
         trust_root: Annotated[
             Path | None,
             typer.Option(
@@ -129,18 +131,28 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Check signatures, whole-file coverage, later changes, certificates, trust and
-        input hashes of a report.
+        input hashes of a report; for a submission pack, also its signed manifest and that
+        the zip holds exactly the files the manifest lists.
 
         Exit codes: 0 when every check holds and every signer chains to --trust-root;
         1 when a check fails, or without --trust-root (only integrity can be shown);
-        2 on bad input (a missing, empty or non-regular file, a file that is not a PDF,
-        an unreadable --trust-root).
+        2 on bad input (a missing, empty or non-regular file, a file that is neither a
+        PDF nor a zip, an unreadable --trust-root).
         """
         from reports import verify_report
+        from reports._pack import verify_pack
+        from reports._verify import regular_file
 
-        result = verify_report(
-            report_pdf, trust_root=trust_root, data_dir=data_dir, tsa_root=tsa_root
-        )
+        with regular_file(report_pdf).open("rb") as fh:
+            is_zip = fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+        if is_zip:
+            result = verify_pack(
+                report_pdf, trust_root=trust_root, tsa_root=tsa_root, data_dir=data_dir
+            )
+        else:
+            result = verify_report(
+                report_pdf, trust_root=trust_root, data_dir=data_dir, tsa_root=tsa_root
+            )
         for line in result.lines():
             typer.echo(line)
         if not result.ok:
@@ -187,7 +199,10 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         typer.echo(f"Pack written to {result.path} ({len(result.files)} files)")
         typer.echo(f"manifest.json SHA-256: {result.manifest_sha256}")
-        typer.echo("Check it without this tool: unzip, then run the command in README.txt")
+        typer.echo(
+            f"Check it: compliance verify {result.path} --trust-root CERT.pem "
+            "(README.txt in the pack says how without this tool)"
+        )
 
 
 def _read_text(path: Path) -> str:
