@@ -24,9 +24,12 @@ def _key(key: Path | None, cert: Path | None, password_env: str, demo_cert_out: 
     from rich.console import Console
 
     from reports import generate_self_signed, load_signing_key
+    from reports._keys import check_signing_key
 
     if key is not None:
-        return load_signing_key(key, cert=cert, password=os.environ.get(password_env))
+        loaded = load_signing_key(key, cert=cert, password=os.environ.get(password_env))
+        check_signing_key(loaded)  # before rendering, not after
+        return loaded
     demo = generate_self_signed("Compliance demo signer")
     demo_cert_out.write_bytes(demo.cert_pem())
     Console(stderr=True).print(
@@ -99,27 +102,63 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def verify(
-        report_pdf: Annotated[Path, typer.Argument(help="The signed report PDF.")],
+        report_pdf: Annotated[
+            Path, typer.Argument(help="The signed report PDF, or a submission pack (.zip).")
+        ],
         trust_root: Annotated[
-            Path | None, typer.Option("--trust-root", help="PEM/DER certificate to trust.")
+            Path | None,
+            typer.Option(
+                "--trust-root",
+                help="PEM/DER certificate(s) to trust for the signer; a PEM bundle may hold "
+                "several, and the line says which one was used.",
+            ),
         ] = None,
         data_dir: Annotated[
             Path | None,
-            typer.Option("--data-dir", help="Directory holding the input files to hash."),
+            typer.Option(
+                "--data-dir",
+                help="Directory holding the input files to hash, found by their recorded "
+                "relative path (e.g. eval/data.csv) or, failing that, by name.",
+            ),
+        ] = None,
+        tsa_root: Annotated[
+            Path | None,
+            typer.Option(
+                "--tsa-root",
+                help="PEM/DER certificate(s) of the timestamp authority to trust; without it a "
+                "timestamp is shown but is no evidence of the signing time.",
+            ),
         ] = None,
     ) -> None:
-        """Check signatures, whole-file coverage, trust and input hashes.
+        """Check signatures, whole-file coverage, later changes, certificates, trust and
+        input hashes of a report; for a submission pack, also its signed manifest and that
+        the zip holds exactly the files the manifest lists.
 
-        Exit 0 only when every check holds and the signer chains to --trust-root; without
-        --trust-root only integrity can be shown, so the exit code is 1.
+        Exit codes: 0 when every check holds and every signer chains to --trust-root;
+        1 when a check fails, or without --trust-root (only integrity can be shown);
+        2 on bad input (a missing, empty or non-regular file, a file that is neither a
+        PDF nor a zip, an unreadable --trust-root).
         """
         from reports import verify_report
+        from reports._pack import verify_pack
+        from reports._verify import regular_file
 
-        result = verify_report(report_pdf, trust_root=trust_root, data_dir=data_dir)
+        with regular_file(report_pdf).open("rb") as fh:
+            is_zip = fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+        if is_zip:
+            result = verify_pack(
+                report_pdf, trust_root=trust_root, tsa_root=tsa_root, data_dir=data_dir
+            )
+        else:
+            result = verify_report(
+                report_pdf, trust_root=trust_root, data_dir=data_dir, tsa_root=tsa_root
+            )
         for line in result.lines():
             typer.echo(line)
         if not result.ok:
-            typer.echo(f"NOT VERIFIED: {len(result.failed())} check(s) failed", err=True)
+            typer.echo(
+                f"NOT VERIFIED: {report_pdf}: {len(result.failed())} check(s) failed", err=True
+            )
             raise typer.Exit(1)
         if not result.signer_trusted:
             typer.echo(
@@ -160,7 +199,10 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         typer.echo(f"Pack written to {result.path} ({len(result.files)} files)")
         typer.echo(f"manifest.json SHA-256: {result.manifest_sha256}")
-        typer.echo("Check it without this tool: unzip, then run the command in README.txt")
+        typer.echo(
+            f"Check it: compliance verify {result.path} --trust-root CERT.pem "
+            "(README.txt in the pack says how without this tool)"
+        )
 
 
 def _read_text(path: Path) -> str:

@@ -19,7 +19,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from compliance.errors import InputError
 
-__all__ = ["SigningKey", "generate_self_signed", "is_self_signed", "load_signing_key"]
+__all__ = [
+    "SigningKey",
+    "check_signing_key",
+    "generate_self_signed",
+    "is_self_signed",
+    "load_signing_key",
+    "signing_cert_problems",
+]
 
 DEMO_NOTICE = (
     "signed with a self-signed key: the signature proves the file is unchanged since "
@@ -84,9 +91,40 @@ def is_self_signed(cert: x509.Certificate) -> bool:
             padding.PKCS1v15(),
             cert.signature_hash_algorithm,
         )
-    except Exception:
+    except Exception:  # a bad signature, or an algorithm cryptography does not know
         return False
     return True
+
+
+def signing_cert_problems(cert: x509.Certificate, at: dt.datetime | None = None) -> list[str]:
+    """Why `cert` cannot sign documents at `at` (default now): its validity period, or a key
+    usage without digitalSignature/nonRepudiation. Empty when it can."""
+    at = at or dt.datetime.now(dt.UTC)
+    problems = []
+    if at < cert.not_valid_before_utc:
+        problems.append(f"not valid until {cert.not_valid_before_utc:%Y-%m-%d %H:%M UTC}")
+    if at > cert.not_valid_after_utc:
+        problems.append(f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M UTC}")
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        problems.append("no key usage extension (digitalSignature or nonRepudiation needed)")
+    else:
+        if not (ku.digital_signature or ku.content_commitment):
+            problems.append("its key usage does not allow signing (digitalSignature or "
+                            "nonRepudiation needed)")  # fmt: skip
+    return problems
+
+
+def check_signing_key(key: SigningKey) -> None:
+    """Refuse to sign with a certificate that verification would refuse."""
+    problems = signing_cert_problems(key.cert)
+    if problems:
+        raise InputError(
+            f"the signing certificate ({key.subject}) cannot sign: " + "; ".join(problems),
+            field="key",
+            hint="use a current certificate made for signing, e.g. from `compliance keygen`",
+        )
 
 
 def generate_self_signed(
@@ -96,7 +134,11 @@ def generate_self_signed(
     days: int = 365,
     key_size: int = 3072,
 ) -> SigningKey:
-    """A fresh RSA key with a self-signed certificate fit for document and CMS signing."""
+    """A fresh RSA key with a self-signed certificate fit for document and CMS signing.
+
+    The certificate is not a CA (basicConstraints CA:FALSE, no keyCertSign): its key cannot
+    issue certificates that would chain to it under another name.
+    """
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
     if organization:
@@ -111,7 +153,7 @@ def generate_self_signed(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -119,7 +161,7 @@ def generate_self_signed(
                 key_encipherment=False,
                 data_encipherment=False,
                 key_agreement=False,
-                key_cert_sign=True,
+                key_cert_sign=False,
                 crl_sign=False,
                 encipher_only=False,
                 decipher_only=False,

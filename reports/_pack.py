@@ -28,13 +28,14 @@ from reports._format import (
     group_text,
     slice_key,
 )
+from reports._verify import Check, VerificationResult
 
 if TYPE_CHECKING:
     from pyhanko.sign.timestamps.api import TimeStamper
 
     from reports._keys import SigningKey
 
-__all__ = ["PackResult", "build_pack", "pack_tables", "sign_manifest"]
+__all__ = ["PackResult", "build_pack", "pack_tables", "sign_manifest", "verify_pack"]
 
 MANIFEST = "manifest.json"
 MANIFEST_SIGNATURE = "manifest.json.p7s"
@@ -43,8 +44,22 @@ REPORT_SIGNER_CERT = "report-signer-cert.pem"
 REPORT = "report.pdf"
 OPENSSL_CHECK = (
     "openssl cms -verify -binary -inform DER -in manifest.json.p7s -content manifest.json "
-    "-CAfile signer-cert.pem -purpose any -out /dev/null"
+    "-CAfile SENDER-CERT.pem -purpose any -out /dev/null"
 )
+TOOL_CHECK = "compliance verify submission-pack.zip --trust-root SENDER-CERT.pem"
+ZIP_CHECK = [
+    "python3 - submission-pack.zip <<'EOF'",
+    "import hashlib, json, stat, sys, zipfile",
+    "z = zipfile.ZipFile(sys.argv[1]); infos = z.infolist(); names = [i.filename for i in infos]",
+    "m = json.loads(z.read('manifest.json')); files = {f['path']: f['sha256'] for f in m['files']}",
+    "ok = (len(names) == len(set(names))",
+    "      and sorted(names) == sorted([*files, 'manifest.json', 'manifest.json.p7s'])",
+    "      and not any(stat.S_ISLNK(i.external_attr >> 16) for i in infos)",
+    "      and all(hashlib.sha256(z.read(p)).hexdigest() == h for p, h in files.items()))",
+    "for n in ('manifest.json', 'manifest.json.p7s'): open(n, 'wb').write(z.read(n))",
+    "print('files match the manifest' if ok else 'FAILED: the zip does not match its manifest')",
+    "EOF",
+]
 
 
 @dataclass(frozen=True)
@@ -429,6 +444,9 @@ def sign_manifest(manifest: bytes, key: SigningKey) -> bytes:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
+    from reports._keys import check_signing_key
+
+    check_signing_key(key)
     builder = (
         pkcs7.PKCS7SignatureBuilder()
         .set_data(manifest)
@@ -461,15 +479,22 @@ def _readme(self_signed: bool) -> bytes:
         "manifest.json       the SHA-256 of every other file in this pack",
         "manifest.json.p7s   a detached CMS signature of manifest.json",
         "",
-        "To check the pack without the tool that made it:",
-        "",
-        f"  {OPENSSL_CHECK}",
-        "  python3 -c \"import hashlib,json;m=json.load(open('manifest.json'));"
-        "print(all(hashlib.sha256(open(f['path'],'rb').read()).hexdigest()==f['sha256'] "
-        "for f in m['files']))\"",
-        "",
-        "Compare the certificate's fingerprint with the one the sender gave you out of band:",
+        "SENDER-CERT.pem below is the certificate the sender gave you out of band. The copy",
+        "in this pack (signer-cert.pem) proves nothing by itself: anyone can re-sign a pack",
+        "with a key of their own. Compare fingerprints if that is all you have:",
         "  openssl x509 -in signer-cert.pem -noout -fingerprint -sha256",
+        "",
+        "To check the pack with the tool (signed manifest, exactly the listed files, their",
+        "hashes, the signed report and that it carries this assessment.json):",
+        "",
+        f"  {TOOL_CHECK}",
+        "",
+        "Without the tool, next to the zip. Check the zip itself rather than an unzipped copy:",
+        "unzip drops '..' from names and keeps only one of two entries with the same name, which",
+        "hides an added or doubled file. This also writes manifest.json and its signature out:",
+        "",
+        *(f"  {line}" for line in ZIP_CHECK),
+        f"  {OPENSSL_CHECK}",
         "",
     ]
     if self_signed:
@@ -495,8 +520,11 @@ def build_pack(
     """Write the submission pack to `out` (a .zip), rendering and signing the report if needed."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
+    from reports._keys import check_signing_key
     from reports._render import build_report
-    from reports._verify import report_signer_pem, verify_report
+    from reports._verify import extract_attachment, report_signer_pem, verify_report
+
+    check_signing_key(key)
 
     out = Path(out)
     text = assessment.to_json() if assessment_json is None else assessment_json
@@ -515,6 +543,16 @@ def build_pack(
                 hint="pack a report as signed, or let `compliance pack` render and sign one",
             )
         files[REPORT] = rp.read_bytes()
+        attached = extract_attachment(files[REPORT])
+        if attached != text.encode("utf-8"):
+            sha = hashlib.sha256(attached).hexdigest()[:16] if attached is not None else "none"
+            raise InputError(
+                f"the report's attached assessment.json (SHA-256 {sha}…) is not the one being "
+                f"packed (SHA-256 {hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}…)",
+                path=rp,
+                field="report",
+                hint="pack the assessment.json the report was made from",
+            )
         signer = report_signer_pem(files[REPORT])
         if signer is not None and signer != key.cert_pem():
             files[REPORT_SIGNER_CERT] = signer
@@ -573,3 +611,246 @@ def build_pack(
         manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
         self_signed=key.self_signed,
     )
+
+
+MAX_PACK_ENTRIES = 1_000
+MAX_ENTRY_BYTES = 512 * 1024 * 1024
+"""Entries are read up to this many bytes (decompressed), whatever their header claims."""
+
+
+def _entry_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip entry may not be in a pack: an unsafe name, a link, not a plain file."""
+    import re
+    import stat
+
+    name = info.filename
+    if name.startswith("/") or "\\" in name or re.match(r"[A-Za-z]:", name):
+        return f"{name!r}: an absolute path"
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        return f"{name!r}: an empty, '.' or '..' path part"
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return f"{name!r}: a symbolic link"
+    if info.is_dir() or (stat.S_IFMT(mode) and not stat.S_ISREG(mode)):
+        return f"{name!r}: not a plain file"
+    if info.file_size > MAX_ENTRY_BYTES:
+        return f"{name!r}: larger than {MAX_ENTRY_BYTES // 2**20} MiB"
+    return None
+
+
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The entry's bytes, refusing more than MAX_ENTRY_BYTES whatever the header says."""
+    out = bytearray()
+    with zf.open(info) as fh:
+        while chunk := fh.read(1 << 20):
+            out += chunk
+            if len(out) > MAX_ENTRY_BYTES:
+                raise ValueError(f"{info.filename}: larger than {MAX_ENTRY_BYTES // 2**20} MiB")
+    return bytes(out)
+
+
+def _manifest_files(manifest: bytes) -> dict[str, dict[str, Any]]:
+    """The manifest's files by path; ValueError when it is not what build_pack writes."""
+    try:
+        parsed = json.loads(manifest)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    files = parsed.get("files") if isinstance(parsed, dict) else None
+    if not isinstance(files, list):
+        raise ValueError("no list of files")
+    out: dict[str, dict[str, Any]] = {}
+    for f in files:
+        if not (
+            isinstance(f, dict)
+            and isinstance(f.get("path"), str)
+            and isinstance(f.get("sha256"), str)
+            and isinstance(f.get("size"), int)
+        ):
+            raise ValueError("a file entry without path, sha256 and size")
+        if f["path"] in out:
+            raise ValueError(f"{f['path']!r} is listed twice")
+        out[f["path"]] = f
+    return out
+
+
+def _manifest_signature_checks(
+    manifest: bytes, p7s: bytes, roots: list[Any] | None, expected_sha256: Any
+) -> list[Check]:
+    """The detached CMS signature of the manifest, checked by pyHanko as the report's is."""
+    import asyncio
+
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko_certvalidator import ValidationContext
+
+    from reports._sync import outside_event_loop
+    from reports._verify import (
+        SIGNING_USAGES,
+        _quiet_pyhanko,
+        _reason,
+        certificate_check,
+        cms_container_problems,
+        trust_check,
+    )
+
+    try:
+        signed_data = cms.ContentInfo.load(p7s)["content"]
+        signer_info = signed_data["signer_infos"][0]
+        vc = ValidationContext(trust_roots=roots or [], allow_fetching=False)
+        with _quiet_pyhanko():
+            status = outside_event_loop(
+                lambda: asyncio.run(
+                    async_validate_detached_cms(
+                        manifest,
+                        signed_data,
+                        signer_validation_context=vc,
+                        key_usage_settings=KeyUsageConstraints(key_usage=SIGNING_USAGES),
+                    )
+                )
+            )
+    except Exception as exc:  # a damaged signature can fail anywhere in the parser
+        return [
+            Check(
+                "manifest signature",
+                "fail",
+                f"{MANIFEST_SIGNATURE} cannot be read ({_reason(exc)})",
+            ),
+            Check("trust (manifest)", "skip", "not checked: the signature is invalid"),
+        ]
+    signer = status.signing_cert
+    if not (status.intact and status.valid):
+        return [
+            Check("manifest signature", "fail", f"{MANIFEST} does not match its signature"),
+            Check("trust (manifest)", "skip", "not checked: the signature is invalid"),
+        ]
+    checks = [
+        Check(
+            "manifest signature",
+            "ok",
+            f"{MANIFEST} is intact and signed by {signer.subject.human_friendly}",
+        )
+    ]
+    problems = cms_container_problems(signed_data, signer_info, signer)
+    if signer.sha256.hex() != expected_sha256:
+        problems.append("the manifest names another signer certificate than the one that signed")
+    if problems:
+        checks.append(Check("manifest signature container", "fail", "; ".join(problems)))
+    cert = certificate_check("certificate (manifest)", signer)
+    checks.append(cert)
+    if roots is None:
+        checks.append(
+            Check("trust (manifest)", "skip", "not checked; give --trust-root CERT to check it")
+        )
+    elif cert.status == "fail":
+        checks.append(
+            Check("trust (manifest)", "skip", "not checked: the signer's certificate cannot sign")
+        )
+    else:
+        checks.append(trust_check("trust (manifest)", status, roots))
+    return checks
+
+
+def verify_pack(
+    path: str | Path,
+    *,
+    trust_root: str | Path | None = None,
+    tsa_root: str | Path | None = None,
+    data_dir: str | Path | None = None,
+) -> VerificationResult:
+    """Check a submission pack: the signed manifest, that the zip holds exactly the files it
+    lists (no extra, missing, duplicate, linked or '..' entries), their hashes, the packed
+    report (as verify_report) and that the report carries the packed assessment.json."""
+    from reports._verify import (
+        ATTACHMENT_NAME,
+        extract_attachment,
+        load_certs,
+        regular_file,
+        verify_pdf_bytes,
+    )
+
+    p = regular_file(path)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise InputError("not a directory", path=data_dir, field="data-dir")
+    roots = load_certs(trust_root) if trust_root is not None else None
+    tsa_roots = load_certs(tsa_root, "tsa-root") if tsa_root is not None else None
+    try:
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"not a readable zip archive ({exc})", path=p) from exc
+    with zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        problems = [x for x in (_entry_problem(i) for i in infos) if x is not None]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        problems += [f"{n!r}: more than one entry" for n in dupes]
+        if len(infos) > MAX_PACK_ENTRIES:
+            problems.append(f"{len(infos)} entries (at most {MAX_PACK_ENTRIES})")
+        if problems:
+            return VerificationResult(str(p), (Check("pack entries", "fail", "; ".join(problems)),))
+        missing = [n for n in (MANIFEST, MANIFEST_SIGNATURE) if n not in names]
+        if missing:
+            return VerificationResult(
+                str(p), (Check("manifest", "fail", f"no {' or '.join(missing)} in the pack"),)
+            )
+        try:
+            content = {i.filename: _read_entry(zf, i) for i in infos}
+        except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            return VerificationResult(
+                str(p), (Check("pack entries", "fail", f"cannot be read ({exc})"),)
+            )
+    manifest = content.pop(MANIFEST)
+    p7s = content.pop(MANIFEST_SIGNATURE)
+    try:
+        listed = _manifest_files(manifest)
+        declared = json.loads(manifest).get("signer_certificate_sha256")
+    except ValueError as exc:
+        return VerificationResult(
+            str(p), (Check("manifest", "fail", f"{MANIFEST} is not a pack manifest ({exc})"),)
+        )
+    checks = _manifest_signature_checks(manifest, p7s, roots, declared)
+    extra = sorted(set(content) - set(listed))
+    absent = sorted(set(listed) - set(content))
+    changed = sorted(
+        n
+        for n in set(listed) & set(content)
+        if hashlib.sha256(content[n]).hexdigest() != listed[n]["sha256"]
+        or len(content[n]) != listed[n]["size"]
+    )
+    for what, which in (
+        ("not in the manifest", extra),
+        ("listed in the manifest but missing (removed or renamed)", absent),
+        ("SHA-256 or size differs from the manifest", changed),
+    ):
+        if which:
+            checks.append(Check("pack files", "fail", f"{what}: {', '.join(which)}"))
+    if not (extra or absent or changed):
+        checks.append(Check("pack files", "ok", f"all {len(listed)} files match the manifest"))
+    report = content.get(REPORT) if REPORT in listed else None
+    if report is None:
+        checks.append(Check("report", "fail", f"no {REPORT} in the pack"))
+        return VerificationResult(str(p), tuple(checks))
+    checked = verify_pdf_bytes(
+        report,
+        f"{p}:{REPORT}",
+        roots=roots,
+        tsa_roots=tsa_roots,
+        data_dir=Path(data_dir) if data_dir is not None else None,
+    )
+    checks += [Check(f"report {c.name}", c.status, c.detail) for c in checked.checks]
+    try:
+        attached = extract_attachment(report, ATTACHMENT_NAME)
+    except Exception:  # the report's own checks above say why it cannot be read
+        attached = None
+    packed = content.get("assessment.json")
+    if attached is not None and packed is not None:
+        checks.append(
+            Check("report evidence", "ok", "the report carries the packed assessment.json")
+            if attached == packed
+            else Check(
+                "report evidence",
+                "fail",
+                "the report's attached assessment.json differs from the packed one",
+            )
+        )
+    return VerificationResult(str(p), tuple(checks))

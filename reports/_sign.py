@@ -61,10 +61,16 @@ def sign_pdf(
 ) -> bytes:
     """Sign `pdf` (PAdES B-B; B-T when `tsa_url` or `timestamper` is given); return the bytes.
 
-    The signature is added as an incremental update covering the whole file.
+    The signature is added as an incremental update covering the whole file. A certificate
+    that is expired, not yet valid or not meant for signing is refused (InputError):
+    verification would refuse the report.
     """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
+
+    from reports._keys import check_signing_key
+
+    check_signing_key(key)
 
     if timestamper is None and tsa_url:
         from pyhanko.sign.timestamps import HTTPTimeStamper

@@ -5,6 +5,7 @@ Each check gives one line; the report verifies only when no check fails.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -19,10 +20,13 @@ from compliance.errors import InputError
 from reports._sync import outside_event_loop
 
 __all__ = [
+    "AttachmentError",
     "Check",
     "VerificationResult",
     "extract_attachment",
+    "load_certs",
     "report_signer_pem",
+    "verify_pdf_bytes",
     "verify_report",
 ]
 
@@ -56,8 +60,9 @@ class VerificationResult:
 
     @property
     def signer_trusted(self) -> bool:
-        """True when the signer was checked against a trust root and chains to it."""
-        return any(c.name == "trust" and c.status == "ok" for c in self.checks)
+        """True when every signer was checked against a trust root and chains to it."""
+        trust = [c for c in self.checks if c.name == "trust" or c.name.startswith("trust ")]
+        return bool(trust) and all(c.status == "ok" for c in trust)
 
     def failed(self) -> list[Check]:
         return [c for c in self.checks if c.status == "fail"]
@@ -66,54 +71,140 @@ class VerificationResult:
         return [c.line() for c in self.checks]
 
 
-def _load_cert(path: Path) -> Any:
+MAX_NAME_TREE_NODES = 10_000
+"""A name tree with more nodes than this is refused (a real report has one or two)."""
+
+SIGNING_USAGES = {"digital_signature", "non_repudiation"}
+"""Key usages that allow a certificate to sign documents; one of them must be present."""
+
+CLOCK_SKEW = dt.timedelta(minutes=10)
+"""How much earlier than the signer's claimed signing time a timestamp may read."""
+
+
+class AttachmentError(ValueError):
+    """The embedded files of a PDF cannot be read: a broken or cyclic name tree, a bad entry."""
+
+
+def regular_file(path: str | Path, field: str | None = None) -> Path:
+    """`path` as a Path when it is a regular file; otherwise an InputError that says what it is."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", path=p, field=field)
+    if not p.is_file():
+        raise InputError("not a regular file", path=p, field=field)
+    return p
+
+
+def load_certs(path: str | Path, field: str = "trust-root") -> list[Any]:
+    """Every certificate of a PEM bundle, or the one certificate of a DER file (asn1crypto)."""
     from asn1crypto import pem
     from asn1crypto import x509 as asn1_x509
 
-    if not path.is_file():
-        raise InputError("no such file", path=path, field="trust-root")
-    data = path.read_bytes()
+    p = regular_file(path, field)
+    data = p.read_bytes()
+    if not data.strip():
+        raise InputError("empty file", path=p, field=field)
+    if b"PRIVATE KEY-----" in data:
+        raise InputError(
+            "this file holds a private key, not a certificate",
+            path=p,
+            field=field,
+            hint="give the certificate (e.g. signing-cert.pem from `compliance keygen`); "
+            "keep the key file private",
+        )
     try:
         if pem.detect(data):
-            _, _, data = pem.unarmor(data, multiple=False)
-        cert = asn1_x509.Certificate.load(data)
-        cert.native  # noqa: B018 - forces a full parse, so a bad file fails here
+            ders = [der for kind, _, der in pem.unarmor(data, multiple=True)]
+            if not ders:
+                raise ValueError("no PEM block")
+        else:
+            ders = [data]
+        certs = [asn1_x509.Certificate.load(der) for der in ders]
+        for cert in certs:
+            cert.native  # noqa: B018 - forces a full parse, so a bad file fails here
     except Exception as exc:
         raise InputError(
-            f"not a readable certificate ({exc})", path=path, field="trust-root"
+            f"not a readable certificate ({_reason(exc)})",
+            path=p,
+            field=field,
+            hint="give a PEM or DER certificate; convert a .p7b bundle with "
+            "`openssl pkcs7 -print_certs -in FILE -out certs.pem`",
         ) from exc
-    return cert
+    return certs
 
 
-def _embedded_files(reader: Any) -> dict[str, bytes]:
-    """Every embedded file of the document's name tree, by name."""
-    out: dict[str, bytes] = {}
-    root = reader.root
-    try:
-        names = root["/Names"]["/EmbeddedFiles"]
-    except KeyError:
-        return out
-    stack = [names]
+def _name_tree_values(tree: Any) -> Iterator[tuple[str, Any]]:
+    """(key, raw value) of every entry of a PDF name tree; a cycle or a shared node, or more
+    than MAX_NAME_TREE_NODES nodes, raise AttachmentError instead of looping."""
+    from pyhanko.pdf_utils import generic
+
+    stack = [tree]
+    seen: set[tuple[int, int]] = set()
+    nodes = 0
     while stack:
-        node = stack.pop()
+        raw = stack.pop()
+        if isinstance(raw, generic.IndirectObject):
+            ref = (raw.reference.idnum, raw.reference.generation)
+            if ref in seen:
+                raise AttachmentError(
+                    f"the embedded-files name tree reaches object {ref[0]} twice (a cycle)"
+                )
+            seen.add(ref)
+        nodes += 1
+        if nodes > MAX_NAME_TREE_NODES:
+            raise AttachmentError(
+                f"the embedded-files name tree has more than {MAX_NAME_TREE_NODES} nodes"
+            )
+        node = raw.get_object()
+        if not isinstance(node, generic.DictionaryObject):
+            raise AttachmentError("a node of the embedded-files name tree is not a dictionary")
         if "/Kids" in node:
-            stack.extend(k.get_object() for k in node["/Kids"])
+            kids = node.raw_get("/Kids").get_object()
+            if not isinstance(kids, generic.ArrayObject):
+                raise AttachmentError("/Kids of the embedded-files name tree is not an array")
+            stack.extend(kids.raw_get(i) for i in range(len(kids)))
         if "/Names" in node:
             arr = node["/Names"]
+            if not isinstance(arr, generic.ArrayObject):
+                raise AttachmentError("/Names of the embedded-files name tree is not an array")
             for i in range(0, len(arr) - 1, 2):
-                spec = arr[i + 1].get_object()
-                name = str(spec.get("/UF", spec.get("/F", arr[i])))
-                stream = spec["/EF"].get("/UF", spec["/EF"].get("/F")).get_object()
-                out[name] = stream.data
-    return out
+                yield str(arr[i]), arr.raw_get(i + 1)
+
+
+def _embedded_file(reader: Any, name: str) -> bytes | None:
+    """The bytes of the embedded file `name`, None when there is none; AttachmentError when
+    the name tree or that file cannot be read, or two files carry the name. Broken entries
+    under other names are passed over."""
+    try:
+        tree = reader.root["/Names"].raw_get("/EmbeddedFiles")
+    except KeyError:
+        return None
+    found: list[bytes] = []
+    for key, raw in _name_tree_values(tree):
+        try:
+            spec = raw.get_object()
+            shown = str(spec.get("/UF", spec.get("/F", key)))
+        except Exception:  # an unrelated broken entry does not hide assessment.json
+            shown = key
+        if name not in (key, shown):
+            continue
+        try:
+            ef = spec["/EF"]
+            found.append(ef.get("/UF", ef.get("/F")).get_object().data)
+        except Exception as exc:  # a damaged entry can fail anywhere in the parser
+            raise AttachmentError(f"{name} cannot be read ({_reason(exc)})") from exc
+    if len(found) > 1:
+        raise AttachmentError(f"{len(found)} embedded files are named {name}")
+    return found[0] if found else None
 
 
 def extract_attachment(pdf: bytes, name: str = ATTACHMENT_NAME) -> bytes | None:
-    """The bytes of the embedded file `name`, or None when the PDF has none by that name."""
+    """The bytes of the embedded file `name`, or None when the PDF has none by that name
+    (AttachmentError when the attachments cannot be read)."""
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     reader = PdfFileReader(BytesIO(pdf), strict=False)
-    return _embedded_files(reader).get(name)
+    return _embedded_file(reader, name)
 
 
 @contextmanager
@@ -168,7 +259,7 @@ def _raised_by_parser(exc: BaseException) -> bool:
     return False
 
 
-def _reason(exc: BaseException, limit: int = 160) -> str:
+def _reason(exc: BaseException | str, limit: int = 160) -> str:
     """The exception as one short line (asn1crypto messages can hold huge numbers)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -202,9 +293,277 @@ def _pdfa_part(reader: Any) -> str | None:
     return f"PDF/A-{part.group(1)}{conf.group(1).lower() if conf else ''}"
 
 
-def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
+def _fp(cert: Any) -> str:
+    """SHA-256 fingerprint of an asn1crypto certificate, as `openssl x509 -fingerprint` shows."""
+    return str(cert.sha256.hex(":").upper())
+
+
+def _who(cert: Any) -> str:
+    return f"{cert.subject.human_friendly} (SHA-256 {_fp(cert)})"
+
+
+def _issued_by(child: Any, parent: Any) -> bool:
+    from cryptography import x509
+
+    try:
+        x509.load_der_x509_certificate(child.dump()).verify_directly_issued_by(
+            x509.load_der_x509_certificate(parent.dump())
+        )
+    except Exception:  # a wrong issuer, or an algorithm cryptography does not know
+        return False
+    return True
+
+
+def cms_container_problems(signed_data: Any, signer_info: Any, signer: Any) -> list[str]:
+    """What sits in the unsigned part of a CMS signature beyond what a signer writes.
+
+    The unsigned attributes and the certificate set are not covered by the signature, so
+    anyone can add to them without breaking it: only one signature timestamp token may be
+    there, and only the signer's certificate and the certificates that issued it.
+    """
+    from asn1crypto import core
+
+    problems: list[str] = []
+    unsigned = signer_info["unsigned_attrs"]
+    tokens = 0
+    if not isinstance(unsigned, core.Void):
+        for attr in unsigned:
+            kind = str(attr["type"].native)
+            if kind == "signature_time_stamp_token":
+                tokens += len(attr["values"])
+            else:
+                problems.append(f"an unsigned attribute {kind} was added to the signature")
+    if tokens > 1:
+        problems.append(f"{tokens} timestamp tokens in the unsigned attributes (one is written)")
+    if not isinstance(signed_data["crls"], core.Void):
+        problems.append("unsigned revocation data was added to the signature")
+    certs: list[Any] = []
+    for choice in (
+        signed_data["certificates"]
+        if not isinstance(signed_data["certificates"], core.Void)
+        else []
+    ):
+        if choice.name != "certificate":
+            problems.append(f"a {choice.name} entry was added to the certificate set")
+        else:
+            certs.append(choice.chosen)
+    allowed = {signer.sha256}
+    current = signer
+    while not current.self_issued:
+        parent = next(
+            (
+                c
+                for c in certs
+                if c.sha256 not in allowed
+                and c.subject == current.issuer
+                and _issued_by(current, c)
+            ),
+            None,
+        )
+        if parent is None:
+            break
+        allowed.add(parent.sha256)
+        current = parent
+    hashes = [c.sha256 for c in certs]
+    for c in certs:
+        if c.sha256 not in allowed:
+            problems.append(f"a certificate not on the signer's chain was added ({_who(c)})")
+    if len(hashes) != len(set(hashes)):
+        problems.append("a certificate appears twice in the certificate set")
+    return problems
+
+
+def _hex_form_ok(sig: Any, data: bytes) -> bool:
+    """True when /Contents is one hex string in one case, as a signer writes it: pyHanko
+    reads mixed case and spaces alike, so an edit there would change the file unnoticed."""
+    import re
+
+    try:
+        _, end1, start2, _ = (int(x) for x in sig.byte_range)
+    except (TypeError, ValueError):
+        return False
+    return re.fullmatch(rb"<(?:[0-9A-F]*|[0-9a-f]*)>", data[end1:start2]) is not None
+
+
+_INDICATIONS = {
+    "OUT_OF_BOUNDS_NO_POE": "a certificate on the path is expired or not yet valid",
+    "OUT_OF_BOUNDS_NOT_REVOKED": "a certificate on the path is expired or not yet valid",
+    "NO_CERTIFICATE_CHAIN_FOUND": "no path to a trusted root",
+    "CHAIN_CONSTRAINTS_FAILURE": "no valid path to it",
+    "CRYPTO_CONSTRAINTS_FAILURE": "a weak algorithm or key size",
+    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "a weak algorithm or key size",
+    "REVOKED": "a certificate was revoked",
+    "REVOKED_NO_POE": "a certificate was revoked",
+    "SIG_CONSTRAINTS_FAILURE": "the key usage does not allow signing",
+}
+
+
+def _indication(indic: Any) -> str:
+    if indic is None:
+        return ""
+    name = str(getattr(indic, "name", indic))
+    return f" ({_INDICATIONS.get(name, name)}; pyHanko: {name})"
+
+
+def _roots_text(roots: list[Any]) -> str:
+    if len(roots) == 1:
+        return f"the trusted root {_who(roots[0])}"
+    return f"any of the {len(roots)} certificates of --trust-root"
+
+
+def trust_check(name: str, status: Any, roots: list[Any]) -> Check:
+    """Whether a valid signature's signer chains to one of `roots` (pyHanko's path
+    validation), naming the root that was used. A root that is not a CA may vouch only for
+    itself: pyHanko lets any trust anchor issue."""
+    signer = status.signing_cert
+    path = status.validation_path
+    if not status.trusted or path is None:
+        return Check(
+            name,
+            "fail",
+            f"the signer {_who(signer)} does not chain to {_roots_text(roots)}"
+            + _indication(status.trust_problem_indic),
+        )
+    anchor = path[0]
+    which = next((i for i, r in enumerate(roots, 1) if r.sha256 == anchor.sha256), 0)
+    where = f", certificate {which} of {len(roots)} in --trust-root" if len(roots) > 1 else ""
+    if anchor.sha256 == signer.sha256:
+        return Check(
+            name,
+            "ok",
+            f"the signer's certificate is itself the trusted root{where}: the file is "
+            "unchanged since this key signed it; who holds the key rests on how you got the "
+            "certificate",
+        )
+    usage = anchor.key_usage_value
+    if not anchor.ca or (usage is not None and "key_cert_sign" not in usage.native):
+        return Check(
+            name,
+            "fail",
+            f"the trusted root {_who(anchor)} is not a CA certificate (basicConstraints "
+            f"CA:TRUE with keyCertSign), so it cannot vouch for {_who(signer)}",
+        )
+    return Check(name, "ok", f"the signer chains to the trusted root {_who(anchor)}{where}")
+
+
+def certificate_check(name: str, cert: Any) -> Check:
+    """The signer's certificate: its fingerprint, and whether it can sign now (validity
+    period, key usage); checked even where pyHanko does not, as for a trust root."""
+    from cryptography import x509
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+
+    from reports._keys import is_self_signed, signing_cert_problems
+
+    problems: list[str] = []
+    span, self_signed = "", False
+    try:
+        c = x509.load_der_x509_certificate(cert.dump())
+        problems = signing_cert_problems(c)
+        span = f"valid {c.not_valid_before_utc:%Y-%m-%d} to {c.not_valid_after_utc:%Y-%m-%d}"
+        self_signed = is_self_signed(c)
+    except Exception as exc:  # an unreadable or unusual certificate is the file's fault
+        problems.append(f"the certificate cannot be read ({_reason(exc)})")
+    if not problems:
+        try:  # pyHanko's own key usage check, as for a certificate below a root
+            KeyUsageConstraints(key_usage=SIGNING_USAGES).validate(cert)
+        except Exception as exc:
+            problems.append(_reason(exc))
+    if problems:
+        return Check(name, "fail", f"{_who(cert)} cannot sign now: " + "; ".join(problems))
+    kind = ", self-signed" if self_signed else ""
+    return Check(name, "ok", f"{_who(cert)}, {span}{kind}")
+
+
+def timestamp_check(
+    name: str, ts: Any, signer: Any, claimed: Any, tsa_roots: list[Any] | None
+) -> Check:
+    """A timestamp token: valid, consistent with the signer's certificate and claimed
+    signing time, and from a TSA that chains to --tsa-root. Without --tsa-root it is shown
+    but is no evidence (SKIP): anyone can make a token with any time."""
+    what = f"RFC 3161 timestamp {ts.timestamp:%Y-%m-%d %H:%M:%S UTC} by TSA {_who(ts.signing_cert)}"
+    if not (ts.intact and ts.valid):
+        return Check(name, "fail", f"{what}: the timestamp token is NOT valid")
+    when = ts.timestamp
+    if when < signer.not_valid_before:
+        return Check(
+            name,
+            "fail",
+            f"{what} predates the signer's certificate (valid from "
+            f"{signer.not_valid_before:%Y-%m-%d %H:%M UTC}): it cannot be a timestamp of "
+            "this signature",
+        )
+    if when > signer.not_valid_after:
+        return Check(
+            name,
+            "fail",
+            f"{what} is after the signer's certificate expired "
+            f"({signer.not_valid_after:%Y-%m-%d %H:%M UTC})",
+        )
+    if claimed is not None and when < claimed - CLOCK_SKEW:
+        return Check(
+            name,
+            "fail",
+            f"{what} is earlier than the signing time the signer claims "
+            f"({claimed:%Y-%m-%d %H:%M UTC})",
+        )
+    if tsa_roots is None:
+        return Check(
+            name,
+            "skip",
+            f"{what}: not checked, so no evidence of the signing time (give --tsa-root CERT, "
+            "the timestamp authority's root)",
+        )
+    if ts.trusted:
+        return Check(
+            name, "ok", f"{what}, chains to the timestamp root {_who(ts.validation_path[0])}"
+        )
+    return Check(
+        name,
+        "fail",
+        f"{what}: the TSA does not chain to --tsa-root" + _indication(ts.trust_problem_indic),
+    )
+
+
+def _changes_check(name: str, status: Any) -> Check:
+    """What later revisions did to what an earlier signature signed (pyHanko's modification
+    analysis): adding signatures or filling form fields is allowed, anything else is not."""
+    from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    level = status.modification_level
+    diff = status.diff_result
+    if (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and status.docmdp_ok
+        and level is not None
+        and level <= ModificationLevel.FORM_FILLING
+    ):
+        fields = sorted(diff.changed_form_fields) if isinstance(diff, DiffResult) else []
+        added = f" ({', '.join(fields)})" if fields else ""
+        return Check(
+            name,
+            "ok",
+            f"later revisions only add signatures or fill in form fields{added} "
+            f"(pyHanko modification analysis: {level.name})",
+        )
+    reason = str(diff).strip().splitlines()[0] if diff is not None else ""
+    return Check(
+        name,
+        "fail",
+        f"what {status.signing_cert.subject.human_friendly} signed was changed by a later "
+        f"revision (pyHanko modification analysis: "
+        f"{level.name if level is not None else status.coverage.name}"
+        + (f": {_reason(reason)}" if reason else "")
+        + ")",
+    )
+
+
+def _signature_checks(
+    reader: Any, data: bytes, roots: list[Any] | None, tsa_roots: list[Any] | None
+) -> list[Check]:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -222,38 +581,44 @@ def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
         ]
     if not sigs:
         return [Check("signatures", "fail", "the file carries no signature")]
-    roots = [_load_cert(trust_root)] if trust_root is not None else []
+    usage = KeyUsageConstraints(key_usage=SIGNING_USAGES)
     statuses: list[Any] = []
+    n = len(sigs)
     for i, sig in enumerate(sigs, start=1):
-        label = f"signature {i} of {len(sigs)} ({sig.field_name})"
-        vc = ValidationContext(trust_roots=roots, allow_fetching=False)
+        label = f"signature {i} of {n} ({sig.field_name})"
+        suffix = "" if n == 1 else f" {i}"
+        vc = ValidationContext(trust_roots=roots or [], allow_fetching=False)
+        ts_vc = ValidationContext(trust_roots=tsa_roots or [], allow_fetching=False)
         try:
-            status = validate_pdf_signature(sig, vc, ts_validation_context=vc)
+            status = validate_pdf_signature(
+                sig, vc, ts_validation_context=ts_vc, key_usage_settings=usage
+            )
         except Exception as exc:  # narrowed below to what the parsers raise on bad data
             if not _raised_by_parser(exc):
                 raise
             kind = "invalid" if isinstance(exc, SignatureValidationError) else "corrupted"
             checks.append(Check(label, "fail", f"cannot be validated ({kind}: {_reason(exc)})"))
+            checks.append(Check(f"trust{suffix}", "skip", not_checked.detail))
             statuses.append(None)
             continue
         statuses.append(status)
-        signer = status.signing_cert.subject.human_friendly
+        signer = status.signing_cert
+        who = signer.subject.human_friendly
+        sound = status.intact and status.valid
         if not status.intact:
             checks.append(
-                Check(
-                    label, "fail", f"NOT intact: the signed bytes changed after signing ({signer})"
-                )
+                Check(label, "fail", f"NOT intact: the signed bytes changed after signing ({who})")
             )
         elif not status.valid:
             checks.append(
-                Check(
-                    label, "fail", f"intact, but the cryptographic signature is invalid ({signer})"
-                )
+                Check(label, "fail", f"intact, but the cryptographic signature is invalid ({who})")
             )
         else:
             when = status.signer_reported_dt
-            stamp = f", signed {when:%Y-%m-%d %H:%M UTC}" if when else ""
-            checks.append(Check(label, "ok", f"intact and valid, by {signer}{stamp}"))
+            stamp = (
+                f"; signing time claimed by the signer: {when:%Y-%m-%d %H:%M UTC}" if when else ""
+            )
+            checks.append(Check(label, "ok", f"intact and valid, by {who}{stamp}"))
         if _nonzero_padding(sig):
             checks.append(
                 Check(
@@ -262,122 +627,185 @@ def _signature_checks(reader: Any, trust_root: Path | None) -> list[Check]:
                     "the zero padding after the signature in /Contents was changed after signing",
                 )
             )
-        if status.timestamp_validity is not None:
-            ts = status.timestamp_validity
-            ts_ok = ts.intact and ts.valid
+        problems = cms_container_problems(sig.signed_data, sig.signer_info, signer)
+        if not _hex_form_ok(sig, data):
+            problems.insert(0, "the /Contents hex string was rewritten (case, spaces or bytes)")
+        if problems:
             checks.append(
                 Check(
-                    f"timestamp {i}",
-                    "ok" if ts_ok else "fail",
-                    f"RFC 3161 timestamp {ts.timestamp:%Y-%m-%d %H:%M:%S UTC} "
-                    + ("intact and valid" if ts_ok else "NOT valid"),
+                    f"signature {i} container",
+                    "fail",
+                    "the unsigned part of the signature was changed after signing: "
+                    + "; ".join(problems),
                 )
             )
+        for kind, ts in (
+            ("timestamp", status.timestamp_validity),
+            ("content timestamp", status.content_timestamp_validity),
+        ):
+            if ts is not None:
+                checks.append(
+                    timestamp_check(f"{kind} {i}", ts, signer, status.signer_reported_dt, tsa_roots)
+                )
+        if i < n:
+            checks.append(_changes_check(f"changes after signature {i}", status))
+        if not sound:
+            checks.append(Check(f"trust{suffix}", "skip", not_checked.detail))
+            continue
+        cert = certificate_check(f"certificate{suffix}", signer)
+        checks.append(cert)
+        if roots is None:
+            if i == n:
+                checks.append(
+                    Check(
+                        "trust", "skip", "not checked; give --trust-root CERT to check the signer"
+                    )
+                )
+        elif cert.status == "fail":
+            checks.append(
+                Check(f"trust{suffix}", "skip", "not checked: the signer's certificate cannot sign")
+            )
+        else:
+            checks.append(trust_check(f"trust{suffix}", status, roots))
     last = statuses[-1]
-    last_ok = last is not None and last.intact and last.valid
     if last is not None:
         if last.coverage == SignatureCoverageLevel.ENTIRE_FILE:
             checks.append(Check("coverage", "ok", "the last signature covers the entire file"))
         else:
+            level = last.modification_level
             checks.append(
                 Check(
                     "coverage",
                     "fail",
                     "the last signature does not cover the entire file: content was appended "
-                    "after signing (an incremental update could replace what is shown or attached)",
+                    "after signing (an incremental update could replace what is shown or attached)"
+                    + (f"; pyHanko modification analysis: {level.name}" if level else ""),
                 )
             )
-    if not last_ok:
-        # pyHanko reports an invalid signature as untrusted; that is not a verdict on the signer
-        checks.append(not_checked)
-    elif trust_root is None:
-        checks.append(
-            Check("trust", "skip", "not checked; give --trust-root CERT to check the signer")
-        )
-    else:
-        root_name = roots[0].subject.human_friendly
-        if last.trusted:
-            checks.append(
-                Check("trust", "ok", f"the signer chains to the trusted root {root_name}")
-            )
-        else:
-            checks.append(
-                Check("trust", "fail", f"the signer does not chain to the trusted root {root_name}")
-            )
-    if last_ok:
-        from reports._keys import is_self_signed
-
-        try:
-            from cryptography import x509
-
-            cert = x509.load_der_x509_certificate(last.signing_cert.dump())
-            if is_self_signed(cert):
-                checks.append(
-                    Check(
-                        "signer",
-                        "ok",
-                        "self-signed certificate: proves the file is unchanged, not who signed it",
-                    )
-                )
-        except ValueError:
-            pass
     return checks
+
+
+def _candidates(data_dir: Path, recorded: str) -> list[Path]:
+    """Where an input recorded as `recorded` may be under `data_dir`: its recorded relative
+    path, then each shorter tail of it, down to the bare name ('..' parts are dropped)."""
+    parts = [p for p in Path(recorded.replace("\\", "/")).parts if p not in ("..", ".", "/")]
+    parts = [p for p in parts if not Path(p).anchor]
+    return [data_dir.joinpath(*parts[k:]) for k in range(len(parts))]
 
 
 def _input_checks(assessment: dict[str, Any], data_dir: Path) -> list[Check]:
     from compliance.tables import sha256_file
 
-    checks: list[Check] = []
-    inputs = assessment.get("inputs") or []
+    inputs = assessment.get("inputs")
     if not inputs:
         return [Check("inputs", "fail", "the embedded assessment lists no input files")]
-    for item in inputs:
-        name = Path(str(item.get("path", ""))).name
-        label = f"input {name} ({item.get('role', 'input')})"
-        candidate = data_dir / name
-        if not candidate.is_file():
-            checks.append(Check(label, "fail", f"not found in {data_dir}"))
+    if not isinstance(inputs, list):
+        return [Check("inputs", "fail", "the embedded assessment's 'inputs' is not a list")]
+    names = [Path(str(item.get("path", ""))).name for item in inputs if isinstance(item, dict)]
+    checks: list[Check] = []
+    for k, item in enumerate(inputs, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("sha256"), str):
+            checks.append(Check(f"input {k}", "fail", "malformed entry in the embedded assessment"))
             continue
-        actual = sha256_file(candidate)
-        if actual == item.get("sha256"):
-            checks.append(Check(label, "ok", f"SHA-256 matches ({actual[:16]}…)"))
+        recorded = str(item.get("path", ""))
+        name = Path(recorded).name
+        label = f"input {name} ({item.get('role', 'input')})"
+        found = next((c for c in _candidates(data_dir, recorded) if c.is_file()), None)
+        shared = names.count(name) > 1
+        if found is None:
+            checks.append(Check(label, "fail", f"not found in {data_dir} (recorded as {recorded})"))
+            continue
+        actual = sha256_file(found)
+        rel = found.relative_to(data_dir)
+        if actual == item["sha256"]:
+            checks.append(Check(label, "ok", f"{rel}: SHA-256 matches ({actual[:16]}…)"))
+        elif shared:
+            checks.append(
+                Check(
+                    label,
+                    "fail",
+                    f"{rel} is not the recorded file (SHA-256 {actual[:16]}…, recorded "
+                    f"{item['sha256'][:16]}…); {names.count(name)} inputs are named {name}: "
+                    f"put each under its recorded folders in --data-dir ({recorded})",
+                )
+            )
         else:
             checks.append(
                 Check(
                     label,
                     "fail",
-                    f"SHA-256 differs: the report records {str(item.get('sha256'))[:16]}…, "
-                    f"the file has {actual[:16]}…",
+                    f"SHA-256 differs: the report records {item['sha256'][:16]}…, "
+                    f"{rel} has {actual[:16]}…",
                 )
             )
     return checks
 
 
+def _not_a_pdf(data: bytes) -> str | None:
+    """Why `data` is not a PDF at all (bad input, exit 2), or None."""
+    if not data:
+        return "empty file"
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return (
+            "a zip archive, not a PDF (check a submission pack with `compliance verify PACK.zip`)"
+        )
+    if data.lstrip()[:1] in (b"{", b"["):
+        return "a JSON file, not a PDF"
+    if b"%PDF-" not in data[:1024]:
+        return "not a PDF (no %PDF- header)"
+    return None
+
+
 def verify_report(
-    path: str | Path, *, trust_root: str | Path | None = None, data_dir: str | Path | None = None
+    path: str | Path,
+    *,
+    trust_root: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    tsa_root: str | Path | None = None,
 ) -> VerificationResult:
     """Check a signed report; one Check per line. Bad arguments raise InputError."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", path=p)
+    p = regular_file(path)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise InputError("not a directory", path=data_dir, field="data-dir")
-    root = Path(trust_root) if trust_root is not None else None
-    if root is not None:
-        _load_cert(root)
+    roots = load_certs(trust_root) if trust_root is not None else None
+    tsa_roots = load_certs(tsa_root, "tsa-root") if tsa_root is not None else None
     data = p.read_bytes()
-    checks: list[Check] = []
+    why = _not_a_pdf(data)
+    if why is not None:
+        raise InputError(why, path=p)
+    return verify_pdf_bytes(
+        data,
+        str(p),
+        roots=roots,
+        tsa_roots=tsa_roots,
+        data_dir=Path(data_dir) if data_dir is not None else None,
+    )
+
+
+_NOT_INTEGRITY = ("trust", "certificate", "timestamp", "content timestamp")
+
+
+def verify_pdf_bytes(
+    data: bytes,
+    label: str,
+    *,
+    roots: list[Any] | None = None,
+    tsa_roots: list[Any] | None = None,
+    data_dir: Path | None = None,
+) -> VerificationResult:
+    """verify_report on bytes already read; `roots` and `tsa_roots` from load_certs."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         reader.root  # noqa: B018 - forces the trailer and catalogue to be read
     except Exception as exc:  # a damaged file can fail anywhere in the parser
         return VerificationResult(
-            str(p), (Check("structure", "fail", f"not a readable PDF ({exc})"),)
+            label, (Check("structure", "fail", f"not a readable PDF ({_reason(exc)})"),)
         )
     with _quiet_pyhanko():
-        checks.extend(outside_event_loop(lambda: _signature_checks(reader, root)))
+        signed = outside_event_loop(lambda: _signature_checks(reader, data, roots, tsa_roots))
+    checks: list[Check] = []
     pdfa = _pdfa_part(reader)
     checks.append(
         Check("format", "ok", f"declares {pdfa}")
@@ -385,21 +813,33 @@ def verify_report(
         else Check("format", "fail", "no PDF/A identification in the metadata")
     )
     try:
-        attached = _embedded_files(reader).get(ATTACHMENT_NAME)
+        attached = _embedded_file(reader, ATTACHMENT_NAME)
     except Exception as exc:  # a damaged file can fail anywhere in the parser
         attached = None
-        checks.append(Check("attachment", "fail", f"the attachments cannot be read ({exc})"))
+        checks.append(
+            Check("attachment", "fail", f"the attachments cannot be read ({_reason(exc)})")
+        )
     assessment: dict[str, Any] | None = None
     if attached is not None:
         try:
-            assessment = json.loads(attached)
-        except ValueError:
-            checks.append(Check("attachment", "fail", f"{ATTACHMENT_NAME} is not valid JSON"))
-        else:
-            digest = hashlib.sha256(attached).hexdigest()
+            loaded = json.loads(attached)
+        except (ValueError, RecursionError):
             checks.append(
-                Check("attachment", "ok", f"{ATTACHMENT_NAME} embedded (SHA-256 {digest[:16]}…)")
+                Check("attachment", "fail", f"{ATTACHMENT_NAME} is not valid JSON (or too deep)")
             )
+        else:
+            if isinstance(loaded, dict):
+                assessment = loaded
+                digest = hashlib.sha256(attached).hexdigest()
+                checks.append(
+                    Check(
+                        "attachment", "ok", f"{ATTACHMENT_NAME} embedded (SHA-256 {digest[:16]}…)"
+                    )
+                )
+            else:
+                checks.append(
+                    Check("attachment", "fail", f"{ATTACHMENT_NAME} is not a JSON object")
+                )
     elif not any(c.name == "attachment" for c in checks):
         checks.append(Check("attachment", "fail", f"no embedded {ATTACHMENT_NAME}"))
     if data_dir is None:
@@ -407,7 +847,15 @@ def verify_report(
             Check("inputs", "skip", "not checked; give --data-dir DIR to hash the inputs")
         )
     elif assessment is not None:
-        checks.extend(_input_checks(assessment, Path(data_dir)))
+        checks.extend(_input_checks(assessment, data_dir))
     else:
         checks.append(Check("inputs", "fail", "no embedded assessment to take the hashes from"))
-    return VerificationResult(str(p), tuple(checks))
+    if any(c.status == "fail" and not c.name.startswith(_NOT_INTEGRITY) for c in signed):
+        # what the file shows past a broken signature or coverage is not what was signed
+        checks = [
+            Check(c.name, "skip", f"not vouched for, the file failed the checks above: {c.detail}")
+            if c.status == "ok"
+            else c
+            for c in checks
+        ]
+    return VerificationResult(label, (*signed, *checks))

@@ -394,3 +394,126 @@ def test_csv_membership_groups_hide_small_implied_counts(adult_assessment: Asses
     # race: AIE (5 found) and Other (3), and Black (21), or AIE + Other = 8 would pin each
     # to 0-8; age: < 25 (5) and >= 60 (47) with it
     assert hidden == {"race": 3, "age": 2}
+
+
+def _rezip(src: Path, out: Path, edit: str) -> Path:
+    """A copy of the pack `src` with one third-party change."""
+    import stat
+    import warnings
+
+    with zipfile.ZipFile(src) as zf:
+        entries = [(i.filename, zf.read(i)) for i in zf.infolist()]
+    if edit == "extra":
+        entries.append(("tables/regulator_note.csv", b"note\napproved\n"))
+    elif edit == "removed":
+        entries = [e for e in entries if e[0] != "tables/slices.csv"]
+    elif edit == "renamed":
+        entries = [("tables/s.csv" if n == "tables/slices.csv" else n, d) for n, d in entries]
+    elif edit == "traversal":
+        entries.append(("../../evil.txt", b"outside\n"))
+    elif edit == "duplicate":
+        entries.insert(0, ("assessment.json", b'{"title": "All checks passed"}'))
+    elif edit == "changed":
+        entries = [(n, d + b"\n" if n == "tables/slices.csv" else d) for n, d in entries]
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as zf:
+        warnings.simplefilter("ignore")  # the duplicate name
+        for name, data in entries:
+            zf.writestr(name, data)
+        if edit == "symlink":
+            link = zipfile.ZipInfo("tables/passwd.csv")
+            link.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(link, "/etc/passwd")
+    return out
+
+
+def test_the_pack_verifies_with_the_signers_certificate(
+    pack_dir: Path, key_files: tuple[Path, Path]
+) -> None:
+    _, cert = key_files
+    cli = CliRunner().invoke(
+        app, ["verify", str(pack_dir.parent / "pack.zip"), "--trust-root", str(cert)]
+    )
+    assert cli.exit_code == 0, cli.output
+    lines = cli.output.splitlines()
+    assert any(x.startswith("OK   pack files: all ") for x in lines)
+    assert any(x.startswith("OK   trust (manifest):") for x in lines)
+    assert any(x.startswith("OK   report trust:") for x in lines)
+    assert "OK   report evidence: the report carries the packed assessment.json" in lines
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ("extra", "FAIL pack files: not in the manifest: tables/regulator_note.csv"),
+        ("removed", "FAIL pack files: listed in the manifest but missing"),
+        ("renamed", "FAIL pack files: not in the manifest: tables/s.csv"),
+        (
+            "changed",
+            "FAIL pack files: SHA-256 or size differs from the manifest: tables/slices.csv",
+        ),
+        ("traversal", "FAIL pack entries: '../../evil.txt': an empty, '.' or '..' path part"),
+        ("duplicate", "FAIL pack entries: 'assessment.json': more than one entry"),
+        ("symlink", "FAIL pack entries: 'tables/passwd.csv': a symbolic link"),
+    ],
+)
+def test_a_tampered_pack_fails_with_the_reason(
+    pack_dir: Path, key_files: tuple[Path, Path], tmp_path: Path, edit: str, expected: str
+) -> None:
+    bad = _rezip(pack_dir.parent / "pack.zip", tmp_path / f"{edit}.zip", edit)
+    _, cert = key_files
+    cli = CliRunner().invoke(app, ["verify", str(bad), "--trust-root", str(cert)])
+    assert cli.exit_code == 1, cli.output
+    assert any(x.startswith(expected) for x in cli.output.splitlines()), cli.output
+    assert f"NOT VERIFIED: {bad}:" in cli.output
+
+
+def test_a_pack_re_signed_by_another_key_fails_trust(
+    assessment: Assessment,
+    assessment_file: Path,
+    key_files: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    from reports import generate_self_signed
+    from reports._pack import verify_pack
+
+    other = generate_self_signed("Test auditor", key_size=2048)  # the same name
+    out = tmp_path / "other.zip"
+    build_pack(assessment, out, key=other, assessment_json=assessment_file.read_text("utf-8"))
+    _, cert = key_files
+    result = verify_pack(out, trust_root=cert)
+    assert {c.name for c in result.failed()} == {"trust (manifest)", "report trust"}
+    assert other.fingerprint in result.failed()[0].detail
+
+
+def test_a_report_carrying_another_assessment_is_not_packed(
+    assessment: Assessment, signing_key: SigningKey, signed_report: Path, tmp_path: Path
+) -> None:
+    from compliance.errors import InputError
+
+    other = assessment.model_copy(update={"title": "Another run"})
+    with pytest.raises(InputError, match="is not the one being packed"):
+        build_pack(other, tmp_path / "p.zip", key=signing_key, report_pdf=signed_report)
+    assert not (tmp_path / "p.zip").exists()
+
+
+def test_the_readme_recipe_checks_the_zip_itself(pack_dir: Path, tmp_path: Path) -> None:
+    """The README's Python check, run as written against a good and a padded pack."""
+    import sys
+
+    readme = (pack_dir / "README.txt").read_text(encoding="utf-8")
+    assert "compliance verify submission-pack.zip --trust-root SENDER-CERT.pem" in readme
+    lines = readme.splitlines()
+    start = lines.index("  python3 - submission-pack.zip <<'EOF'")
+    script = "\n".join(x[2:] for x in lines[start + 1 : lines.index("  EOF")])
+    good = tmp_path / "good"
+    good.mkdir()
+    shutil.copy(pack_dir.parent / "pack.zip", good / "submission-pack.zip")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    _rezip(pack_dir.parent / "pack.zip", bad / "submission-pack.zip", "extra")
+    for folder, expected in ((good, "files match the manifest"), (bad, "FAILED")):
+        run = subprocess.run(
+            [sys.executable, "-", "submission-pack.zip"],
+            input=script, cwd=folder, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert run.stdout.strip() == expected or run.stdout.startswith(expected), run.stderr

@@ -1,0 +1,504 @@
+"""Ways to fool `compliance verify` found in review: each file here is built by a third
+party or a careless signer, and each must fail with its own reason (or be bad input)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asn1crypto import cms, core, parser
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from typer.testing import CliRunner
+
+from compliance.cli import app
+from compliance.errors import InputError
+from reports import SigningKey, generate_self_signed, sign_pdf, verify_report
+from reports._verify import VerificationResult, extract_attachment
+
+runner = CliRunner()
+NOW = dt.datetime.now(dt.UTC)
+
+
+def _key(
+    cn: str,
+    *,
+    start: float = -1,
+    end: float = 30,
+    usage: str = "sign",
+    ca: bool = False,
+    issuer: SigningKey | None = None,
+    eku: list[x509.ObjectIdentifier] | None = None,
+    bits: int = 2048,
+) -> SigningKey:
+    """An RSA key and certificate valid from `start` to `end` days from now."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    ku = {
+        "sign": (True, True, False),
+        "encrypt": (False, False, False),
+        "ca": (True, True, True),
+    }[usage]
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer.cert.subject if issuer else name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW + dt.timedelta(days=start))
+        .not_valid_after(NOW + dt.timedelta(days=end))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                ku[0], ku[1], usage == "encrypt", False, False, ku[2], False, False, False
+            ),
+            critical=True,
+        )
+    )
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
+    cert = builder.sign(issuer.key if issuer else key, hashes.SHA256())
+    return SigningKey(key=key, cert=cert, chain=(issuer.cert,) if issuer else ())
+
+
+def _pem(key: SigningKey, path: Path) -> Path:
+    path.write_bytes(key.cert_pem())
+    return path
+
+
+def _pyhanko_sign(pdf: bytes, key: SigningKey, field: str = "AuditorSignature", **kw: Any) -> bytes:
+    """Sign with pyHanko directly: sign_pdf refuses the unusable keys these tests need."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    from reports._sign import pyhanko_signer
+
+    meta = signers.PdfSignatureMetadata(
+        field_name=field, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+    )
+    out = BytesIO()
+    signers.sign_pdf(
+        IncrementalPdfFileWriter(BytesIO(pdf), strict=False),
+        meta,
+        signer=pyhanko_signer(key),
+        output=out,
+        **kw,
+    )
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def unsigned_pdf(signed_report: Path) -> bytes:
+    """The rendered report before its signature: the revision the signature was added to."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    data = signed_report.read_bytes()
+    (sig,) = PdfFileReader(BytesIO(data), strict=False).embedded_signatures
+    end = data.rindex(b"%%EOF", 0, int(sig.byte_range[1])) + len(b"%%EOF")
+    return data[:end] + b"\n"
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    out = tmp_path / name
+    out.write_bytes(data)
+    return out
+
+
+def _status(result: VerificationResult, name: str) -> str:
+    return next(c.status for c in result.checks if c.name == name)
+
+
+def _detail(result: VerificationResult, name: str) -> str:
+    return next(c.detail for c in result.checks if c.name == name)
+
+
+def _tsa(cn: str = "Test TSA") -> SigningKey:
+    return _key(cn, start=-3650, end=30, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+
+
+def _stamper(tsa: SigningKey, when: dt.datetime | None = None) -> Any:
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    der = tsa.key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(tsa.cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(der),
+        fixed_dt=when,
+    )
+
+
+def _edit_cms(pdf: bytes, edit: Any) -> bytes:
+    """Rewrite the last signature's CMS in place (a third party's edit: /Contents is not
+    signed); `edit` changes the parsed ContentInfo."""
+    start = pdf.rindex(b"/Contents <") + len(b"/Contents <")
+    end = pdf.index(b">", start)
+    raw = bytes.fromhex(pdf[start:end].decode())
+    _, _, _, header, body, trailer = parser.parse(raw, strict=False)
+    info = cms.ContentInfo.load(raw[: len(header) + len(body) + len(trailer)])
+    edit(info)
+    new = info.dump(force=True).hex().upper().encode()
+    assert len(new) <= end - start
+    return pdf[:start] + new + b"0" * (end - start - len(new)) + pdf[end:]
+
+
+# 1. timestamps
+
+
+def test_timestamp_injected_by_a_third_party_is_not_evidence(
+    unsigned_pdf: bytes, signing_key: SigningKey, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A backdated token from a self-made TSA, added to the unsigned attributes of a genuine
+    report, verified as 'intact and valid' (review finding 1). The signature's placeholder
+    leaves room for it (the demo's 3072-bit key leaves 2.7 KB)."""
+    stamper = _stamper(_tsa("Totally Real TSA"), dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+
+    def inject(info: cms.ContentInfo) -> None:
+        signer_info = info["content"]["signer_infos"][0]
+        imprint = hashlib.sha256(signer_info["signature"].native).digest()
+        token = asyncio.run(stamper.async_timestamp(imprint, "sha256"))
+        signer_info["unsigned_attrs"] = cms.CMSAttributes(
+            [cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]})]
+        )
+
+    genuine = _pyhanko_sign(unsigned_pdf, signing_key, bytes_reserved=8192)
+    assert verify_report(_write(tmp_path, "genuine.pdf", genuine)).ok
+    bad = _write(tmp_path, "inject.pdf", _edit_cms(genuine, inject))
+    _, cert = key_files
+    cli = runner.invoke(app, ["verify", str(bad), "--trust-root", str(cert)])
+    assert cli.exit_code == 1, cli.output
+    line = next(x for x in cli.output.splitlines() if " timestamp 1:" in x)
+    assert line.startswith("FAIL") and "predates the signer's certificate" in line
+    assert "Totally Real TSA" in line
+
+
+def test_a_timestamp_counts_only_when_its_tsa_chains_to_tsa_root(
+    unsigned_pdf: bytes, signing_key: SigningKey, tmp_path: Path
+) -> None:
+    tsa = _tsa()
+    pdf = _write(tmp_path, "bt.pdf", sign_pdf(unsigned_pdf, signing_key, timestamper=_stamper(tsa)))
+    plain = verify_report(pdf)
+    assert _status(plain, "timestamp 1") == "skip"
+    assert "no evidence of the signing time" in _detail(plain, "timestamp 1")
+    trusted = verify_report(pdf, tsa_root=_pem(tsa, tmp_path / "tsa.pem"))
+    assert _status(trusted, "timestamp 1") == "ok", trusted.lines()
+    other = verify_report(pdf, tsa_root=_pem(_tsa("Other TSA"), tmp_path / "other.pem"))
+    assert _status(other, "timestamp 1") == "fail"
+    assert "does not chain to --tsa-root" in _detail(other, "timestamp 1")
+
+
+def test_a_timestamp_before_the_signing_time_fails(unsigned_pdf: bytes, tmp_path: Path) -> None:
+    """A signer's own fake TSA, dated after its certificate starts but before it signed."""
+    signer = _key("Backdating signer", start=-10)
+    stamped = _pyhanko_sign(
+        unsigned_pdf, signer, timestamper=_stamper(_tsa(), NOW - dt.timedelta(days=2))
+    )
+    tsa_root = _pem(_tsa("Unrelated TSA"), tmp_path / "tsa.pem")
+    result = verify_report(_write(tmp_path, "early.pdf", stamped), tsa_root=tsa_root)
+    assert _status(result, "timestamp 1") == "fail"
+    assert "earlier than the signing time the signer claims" in _detail(result, "timestamp 1")
+
+
+@pytest.mark.parametrize("edit", ["attribute", "certificate", "hex case"])
+def test_changes_to_the_unsigned_signature_container_fail(
+    signed_report: Path, key_files: tuple[Path, Path], tmp_path: Path, edit: str
+) -> None:
+    data = signed_report.read_bytes()
+    if edit == "attribute":
+
+        def add(info: cms.ContentInfo) -> None:
+            info["content"]["signer_infos"][0]["unsigned_attrs"] = cms.CMSAttributes(
+                [cms.CMSAttribute({"type": "1.2.3.4.5", "values": [core.OctetString(b"pay")]})]
+            )
+
+        data = _edit_cms(data, add)
+    elif edit == "certificate":
+        junk = asn1_x509.Certificate.load(
+            _key("Junk", bits=1024).cert.public_bytes(serialization.Encoding.DER)
+        )
+
+        def add(info: cms.ContentInfo) -> None:
+            certs = info["content"]["certificates"]
+            info["content"]["certificates"] = cms.CertificateSet([*certs, junk])
+
+        data = _edit_cms(data, add)
+    else:
+        start = data.rindex(b"/Contents <") + len(b"/Contents <")
+        pos = next(i for i in range(start, start + 400) if data[i : i + 1] in b"ABCDEF")
+        data = data[:pos] + data[pos : pos + 1].lower() + data[pos + 1 :]
+    bad = _write(tmp_path, "container.pdf", data)
+    _, cert = key_files
+    result = verify_report(bad, trust_root=cert)
+    assert not result.ok
+    assert [c.name for c in result.failed()] == ["signature 1 container"]
+    # what the file shows is not vouched for once it failed
+    assert _status(result, "attachment") == "skip"
+
+
+# 2. certificate validity and key usage
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ({"start": -10, "end": -1}, "expired on"),
+        ({"start": 5, "end": 30}, "not valid until"),
+        ({"usage": "encrypt"}, "key usage does not allow signing"),
+    ],
+)
+def test_unusable_self_signed_signer_fails_with_the_reason(
+    unsigned_pdf: bytes, tmp_path: Path, kind: dict[str, Any], expected: str
+) -> None:
+    signer = _key("Careless signer", **kind)
+    pdf = _write(tmp_path, "r.pdf", _pyhanko_sign(unsigned_pdf, signer))
+    root = _pem(signer, tmp_path / "root.pem")
+    cli = runner.invoke(app, ["verify", str(pdf), "--trust-root", str(root)])
+    assert cli.exit_code == 1, cli.output
+    lines = cli.output.splitlines()
+    cert_line = next(x for x in lines if x.startswith("FAIL certificate:"))
+    assert expected in cert_line
+    assert "SKIP trust: not checked: the signer's certificate cannot sign" in lines
+    assert not any("does not chain" in x for x in lines)
+    with pytest.raises(InputError, match=expected):
+        sign_pdf(unsigned_pdf, signer)
+
+
+def test_report_refuses_an_expired_key_before_rendering(
+    assessment_file: Path, tmp_path: Path
+) -> None:
+    expired = _key("Expired", start=-10, end=-1)
+    expired.write_pem(tmp_path / "k.pem")
+    out = tmp_path / "r.pdf"
+    cli = runner.invoke(
+        app, ["report", str(assessment_file), "--out", str(out), "--key", str(tmp_path / "k.pem")]
+    )
+    assert cli.exit_code == 2
+    assert "expired on" in cli.output and not out.exists()
+
+
+# 3. a later revision that changes what an earlier signer signed
+
+
+def _replace_attachment(pdf: bytes, new: bytes) -> bytes:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    spec_ref = writer.root["/Names"]["/EmbeddedFiles"]["/Names"].raw_get(1)
+    spec = spec_ref.get_object()
+    stream = generic.StreamObject({generic.pdf_name("/Type"): generic.pdf_name("/EmbeddedFile")})
+    stream._data = new  # an unencoded stream
+    spec["/EF"]["/F"] = writer.add_object(stream)
+    writer.mark_update(spec_ref)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_changed_attachment_then_countersigned_fails(
+    signed_report: Path, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    original = json.loads(extract_attachment(signed_report.read_bytes()) or b"{}")
+    original["policy"]["verdict"] = "pass"
+    changed = _replace_attachment(signed_report.read_bytes(), json.dumps(original).encode())
+    mallory = generate_self_signed("Mallory", key_size=2048)
+    bad = _write(tmp_path, "m.pdf", _pyhanko_sign(changed, mallory, "Countersignature"))
+    _, cert = key_files
+    bundle = tmp_path / "both.pem"
+    bundle.write_bytes(cert.read_bytes() + mallory.cert_pem())
+    result = verify_report(bad, trust_root=bundle)
+    assert [c.name for c in result.failed()] == ["changes after signature 1"]
+    assert "was changed by a later revision" in result.failed()[0].detail
+    assert _status(result, "attachment") == "skip"
+
+
+def test_a_countersignature_alone_verifies_with_a_bundle(
+    signed_report: Path, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    counter = generate_self_signed("Countersigner", key_size=2048)
+    both = _write(tmp_path, "c.pdf", _pyhanko_sign(signed_report.read_bytes(), counter, "Co"))
+    _, cert = key_files
+    bundle = tmp_path / "both.pem"
+    bundle.write_bytes(counter.cert_pem() + cert.read_bytes())
+    result = verify_report(both, trust_root=bundle)
+    assert result.ok and result.signer_trusted, result.lines()
+    assert _status(result, "changes after signature 1") == "ok"
+    assert "certificate 2 of 2 in --trust-root" in _detail(result, "trust 1")
+    assert "certificate 1 of 2 in --trust-root" in _detail(result, "trust 2")
+
+
+# 4. a cycle in the embedded-files name tree
+
+
+@pytest.mark.timeout(60)
+def test_a_cyclic_name_tree_fails_promptly(
+    signed_report: Path, assessment: Any, signing_key: SigningKey, tmp_path: Path
+) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    from reports import build_pack
+
+    writer = IncrementalPdfFileWriter(BytesIO(signed_report.read_bytes()), strict=False)
+    ref = writer.root["/Names"].raw_get("/EmbeddedFiles")
+    ref.get_object()["/Kids"] = generic.ArrayObject([ref, ref])
+    writer.mark_update(ref)
+    out = BytesIO()
+    writer.write(out)
+    bad = _write(tmp_path, "cycle.pdf", out.getvalue())
+    result = verify_report(bad)
+    assert "twice (a cycle)" in _detail(result, "attachment")
+    with pytest.raises(InputError, match="does not verify"):
+        build_pack(assessment, tmp_path / "p.zip", key=signing_key, report_pdf=bad)
+
+
+# 6. keys that can issue certificates, fingerprints
+
+
+def test_keygen_certificates_cannot_issue(unsigned_pdf: bytes, tmp_path: Path) -> None:
+    root = generate_self_signed("Demo signer", key_size=2048)
+    bc = root.cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    ku = root.cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert not bc.ca and not ku.key_cert_sign
+    leaf = _key("Monetary Authority - Supervisor", issuer=root)
+    pdf = _write(tmp_path, "leaf.pdf", sign_pdf(unsigned_pdf, leaf))
+    result = verify_report(pdf, trust_root=_pem(root, tmp_path / "root.pem"))
+    assert _status(result, "trust") == "fail"
+    assert "is not a CA certificate" in _detail(result, "trust")
+
+
+def test_a_real_ca_chain_verifies_and_fingerprints_are_shown(
+    unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=365)
+    leaf = _key("Auditor", issuer=ca)
+    pdf = _write(tmp_path, "leaf.pdf", sign_pdf(unsigned_pdf, leaf))
+    result = verify_report(pdf, trust_root=_pem(ca, tmp_path / "ca.pem"))
+    assert result.ok and result.signer_trusted, result.lines()
+    fp = leaf.fingerprint
+    assert fp in _detail(result, "certificate")
+    assert ca.fingerprint in _detail(result, "trust")
+
+
+# 7. bad input and crashes
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty file"),
+        (b'{"a": 1}', "a JSON file, not a PDF"),
+        (b"PK\x03\x04rest", "a zip archive"),
+        (b"hello", "not a PDF"),
+    ],
+)
+def test_non_pdf_input_is_bad_input(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = _write(tmp_path, "in.pdf", content)
+    with pytest.raises(InputError, match=expected):
+        verify_report(path)
+    if not content.startswith(b"PK"):  # the command checks a zip as a pack
+        cli = runner.invoke(app, ["verify", str(path)])
+        assert cli.exit_code == 2 and expected in cli.output
+
+
+def test_a_directory_or_device_is_not_a_regular_file(
+    signed_report: Path, key_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    for target in (tmp_path, Path("/dev/null")):
+        cli = runner.invoke(app, ["verify", str(target)])
+        assert cli.exit_code == 2 and "not a regular file" in cli.output
+    key, _ = key_files
+    cli = runner.invoke(app, ["verify", str(signed_report), "--trust-root", str(key)])
+    assert cli.exit_code == 2
+    assert "holds a private key, not a certificate" in cli.output
+
+
+def test_not_verified_names_the_file(signed_report: Path, tmp_path: Path) -> None:
+    data = bytearray(signed_report.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    bad = _write(tmp_path, "named.pdf", bytes(data))
+    cli = runner.invoke(app, ["verify", str(bad)])
+    assert f"NOT VERIFIED: {bad}: " in cli.output
+
+
+@pytest.mark.parametrize(
+    ("attachment", "expected"),
+    [
+        (b"[" * 100_000, "not valid JSON"),
+        (b"[1, 2, 3]", "not a JSON object"),
+        (b'{"inputs": [1, "x"]}', "malformed entry"),
+        (b'{"inputs": "abc"}', "is not a list"),
+    ],
+)
+def test_hostile_attachments_fail_without_a_traceback(
+    signed_report: Path, data_dir: Path, tmp_path: Path, attachment: bytes, expected: str
+) -> None:
+    bad = _write(tmp_path, "a.pdf", _replace_attachment(signed_report.read_bytes(), attachment))
+    result = verify_report(bad, data_dir=data_dir)
+    assert not result.ok
+    assert any(expected in c.detail for c in result.failed()), result.lines()
+
+
+def test_an_unknown_certificate_algorithm_fails_without_a_traceback(
+    signed_report: Path, tmp_path: Path
+) -> None:
+    from asn1crypto import algos
+
+    from reports._verify import certificate_check
+
+    cert = asn1_x509.Certificate.load(
+        generate_self_signed("Weird", key_size=2048).cert.public_bytes(serialization.Encoding.DER)
+    )
+    odd = algos.SignedDigestAlgorithm({"algorithm": "1.2.3.4"})
+    tbs = cert["tbs_certificate"]
+    tbs["signature"] = odd
+    weird = asn1_x509.Certificate(
+        {"tbs_certificate": tbs, "signature_algorithm": odd, "signature_value": b"\x00"}
+    )
+    weird = asn1_x509.Certificate.load(weird.dump(force=True))
+    check = certificate_check("certificate", weird)
+    assert check.status == "fail" and "cannot be read" in check.detail
+
+
+# 8. inputs that share a name
+
+
+def test_inputs_sharing_a_name_are_found_by_their_recorded_folders(tmp_path: Path) -> None:
+    from reports._verify import _input_checks
+
+    data = tmp_path / "data"
+    for folder, text in (("eval", "a"), ("members", "b")):
+        (data / folder).mkdir(parents=True)
+        (data / folder / "data.csv").write_text(text, encoding="utf-8")
+    assessment = {
+        "inputs": [
+            {
+                "path": f"/home/me/run/{folder}/data.csv",
+                "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "role": folder,
+            }
+            for folder, text in (("eval", "a"), ("members", "b"))
+        ]
+    }
+    checks = _input_checks(assessment, data)
+    assert [c.status for c in checks] == ["ok", "ok"], checks
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "data.csv").write_text("a", encoding="utf-8")
+    checks = _input_checks(assessment, flat)
+    assert [c.status for c in checks] == ["ok", "fail"]
+    assert "2 inputs are named data.csv" in checks[1].detail
+    assert "SHA-256 differs" not in checks[1].detail
