@@ -6,7 +6,7 @@ Everything here reads a saved Assessment; nothing needs the model. Heavy librari
 
 from reports._context import fairness_statements
 from reports._keys import SigningKey, generate_self_signed, is_self_signed, load_signing_key
-from reports._pack import PackResult, build_pack, pack_tables, sign_manifest
+from reports._pack import PackResult, build_pack, pack_tables, sign_manifest, verify_pack
 from reports._render import ReportResult, build_report, render_html, render_pdf
 from reports._sign import SigningError, sign_pdf
 from reports._verify import Check, VerificationResult, extract_attachment, verify_report
@@ -30,5 +30,6 @@ __all__ = [
     "render_pdf",
     "sign_manifest",
     "sign_pdf",
+    "verify_pack",
     "verify_report",
 ]

@@ -107,5 +107,6 @@ def test_public_api_is_pinned() -> None:
         "VerificationResult", "build_pack", "build_report", "extract_attachment",
         "fairness_statements",
         "generate_self_signed", "is_self_signed", "load_signing_key", "pack_tables",
-        "render_html", "render_pdf", "sign_manifest", "sign_pdf", "verify_report",
+        "render_html", "render_pdf", "sign_manifest", "sign_pdf", "verify_pack",
+        "verify_report",
     ]  # fmt: skip
