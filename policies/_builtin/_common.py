@@ -7,7 +7,29 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from compliance.evidence.fairness import FairnessSection, SliceResult
-from compliance.wording import metric_words
+from compliance.wording import RATE_METRICS, metric_words
+
+UNBOUNDED_METRICS = ("mean_absolute_error", "root_mean_squared_error", "mean_prediction")
+"""A regression's metrics that are not rates: a gap between groups may exceed 1."""
+PARITY_METRICS = (*RATE_METRICS, "roc_auc", *UNBOUNDED_METRICS, "scoring_rate")
+"""The metrics the fairness engine compares between groups (`Disparity.metric`): a
+classifier's rates and ROC AUC, a regression's errors, mean prediction and scoring rate
+(compliance.fairness.DISPARITY_METRICS and compliance.regression_comparisons.TERMS, kept
+here so the gate imports no engine; a test holds them equal)."""
+PERFORMANCE_METRICS = (
+    "accuracy", "balanced_accuracy", "roc_auc", "precision", "true_positive_rate",
+    "true_negative_rate", "negative_predictive_value",
+)  # fmt: skip
+"""Per-group performance metrics where higher is better (the data and model review)."""
+
+
+def known_name(value: str, allowed: Iterable[str], what: str = "metric") -> str:
+    """`value` when it is among `allowed`; else a ValueError listing them (a pack that
+    misspells a metric is refused when it is loaded, not read as missing evidence)."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r} (known: {', '.join(allowed)})")
+    return value
 
 
 def words(metric: str) -> str:

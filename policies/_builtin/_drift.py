@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from policies._builtin._common import listing, metric_value, num, section_items, slice_name, words
-from policies._registry import CheckContext, Options, Outcome, check
+from policies._builtin._common import (
+    known_name,
+    listing,
+    metric_value,
+    num,
+    section_items,
+    slice_name,
+    words,
+)
+from policies._registry import CheckContext, NonNegative, Options, Outcome, check
 
 HIGHER_IS_BETTER = {
     "accuracy", "balanced_accuracy", "roc_auc", "precision", "true_positive_rate",
@@ -35,9 +43,15 @@ class DriftParams(Options):
     privacy: bool = True
     """Compare membership-inference AUC and TPR at low FPR, attack by attack."""
 
+    @field_validator("metrics")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        known = sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER)
+        return [known_name(m, known) for m in v]
+
 
 class DriftThresholds(Options):
-    tolerance: float = 0.02
+    tolerance: NonNegative = 0.02
     """A figure may get worse by up to this much (absolute) before it is a finding."""
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from policies._builtin._common import (
+    PARITY_METRICS,
+    PERFORMANCE_METRICS,
+    UNBOUNDED_METRICS,
     count,
     dimension_of,
     holm,
     judged_slices,
+    known_name,
     listing,
     metric_value,
     n_text,
@@ -25,7 +29,16 @@ from policies._builtin._common import (
     two_proportion_p,
     words,
 )
-from policies._registry import CheckContext, Options, Outcome, check
+from policies._registry import (
+    CheckContext,
+    Count,
+    Fraction,
+    Level,
+    NonNegative,
+    Options,
+    Outcome,
+    check,
+)
 
 NO_FAIRNESS = "The assessment holds no fairness evidence: run `compliance assess` with --protected."
 
@@ -35,16 +48,34 @@ class ParityParams(Options):
     """The metric to compare; default: the primary metric the Veritas tree chose."""
     against: Literal["reference", "overall"] = "reference"
     include_intersections: bool = True
-    min_denominator: int | None = None
+    min_denominator: Count | None = None
     """A slice whose metric rests on fewer rows (e.g. actual positives, for the true positive
     rate) is too small to judge; default: the assessment's minimum slice size."""
 
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, v: str | None) -> str | None:
+        return None if v is None else known_name(v, PARITY_METRICS)
+
 
 class ParityThresholds(Options):
-    max_difference: float = 0.10
+    max_difference: NonNegative = 0.10
     """Largest accepted absolute gap between a slice and its reference."""
-    min_ratio: float | None = None
+    min_ratio: Fraction | None = None
     """Smallest accepted ratio slice/reference; off by default."""
+
+
+def _parity_options(p: ParityParams, t: ParityThresholds) -> tuple[str, str] | None:
+    """A gap between two rates is at most 1: a larger `max_difference` is a percentage
+    written as a number (10 for 10 points), which would pass every slice."""
+    if p.metric in UNBOUNDED_METRICS or t.max_difference <= 1:
+        return None
+    what = f"the {words(p.metric)}" if p.metric else "the primary fairness metric"
+    return (
+        "thresholds.max_difference",
+        f"{what} is a rate from 0 to 1, so a gap of {t.max_difference:g} can never be "
+        "exceeded; write a fraction (0.10 for 10 points)",
+    )
 
 
 @check(
@@ -52,6 +83,7 @@ class ParityThresholds(Options):
     params=ParityParams,
     thresholds=ParityThresholds,
     summary="The primary fairness metric is within threshold of the reference for every slice.",
+    validate=_parity_options,
 )
 def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThresholds) -> Outcome:
     fairness = ctx.assessment.fairness
@@ -63,6 +95,13 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
             "insufficient_data",
             "No primary fairness metric was chosen (no Veritas metric selection in the "
             "evidence) and the pack names none.",
+        )
+    if metric not in fairness.overall.metrics:
+        held = ", ".join(m for m in fairness.overall.metrics if m != "count")
+        return Outcome(
+            "insufficient_data",
+            f"The evidence of this {fairness.task} model holds no {words(metric)} "
+            f"({metric!r}); it holds {held}.",
         )
     by_attrs = {tuple(sorted(s.attributes.items())): s for s in fairness.slices}
     min_den = p.min_denominator if p.min_denominator is not None else fairness.min_slice_size
@@ -180,15 +219,20 @@ class ReviewParams(Options):
     performance_metric: str = "balanced_accuracy"
     include_intersections: bool = False
 
+    @field_validator("performance_metric")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        return known_name(v, PERFORMANCE_METRICS, "performance metric")
+
 
 class ReviewThresholds(Options):
-    min_share: float = 0.02
+    min_share: Fraction = 0.02
     """Groups under this share of the data are flagged as under-represented."""
-    min_base_rate_ratio: float = 0.5
+    min_base_rate_ratio: Fraction = 0.5
     """Smallest accepted ratio of positive-label rates between groups of one attribute."""
-    max_performance_gap: float = 0.05
+    max_performance_gap: Fraction = 0.05
     """Largest accepted gap between a group's performance and the overall performance."""
-    max_calibration_error: float = 0.05
+    max_calibration_error: Fraction = 0.05
     """Largest accepted expected calibration error within a group."""
 
 
@@ -291,14 +335,20 @@ def _is_unknown(attributes: dict[str, str], unknown: list[str]) -> bool:
 class RatioParams(Options):
     metric: str = "selection_rate"
     include_intersections: bool = False
-    alpha: float = 0.05
+    alpha: Level = 0.05
     correction: Literal["holm", "none"] = "holm"
     unknown_values: list[str] = Field(default_factory=_unknown_default)
     """Groups with these values (missing data) are not compared: they are not a group."""
 
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        # the test beside the ratio counts the selected (or scored above the median)
+        return known_name(v, ("selection_rate", "scoring_rate"))
+
 
 class FourFifthsThresholds(Options):
-    min_ratio: float = 0.8
+    min_ratio: Fraction = 0.8
 
 
 def _rate_table(
@@ -433,12 +483,12 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
 
 class ImpactParams(Options):
     include_intersections: bool = True
-    exclude_below_share: float = 0.02
+    exclude_below_share: Fraction = 0.02
     unknown_values: list[str] = Field(default_factory=_unknown_default)
 
 
 class ImpactThresholds(Options):
-    min_impact_ratio: float = 0.8
+    min_impact_ratio: Fraction = 0.8
     """Local Law 144 sets no pass mark; ratios below this are flagged for the auditor."""
 
 

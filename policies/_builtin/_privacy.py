@@ -17,7 +17,15 @@ from policies._builtin._common import (
     section_items,
     size,
 )
-from policies._registry import CheckContext, NoOptions, Options, Outcome, check
+from policies._registry import (
+    CheckContext,
+    Fraction,
+    NonNegative,
+    NoOptions,
+    Options,
+    Outcome,
+    check,
+)
 
 RUN_HINT = "run `compliance assess` with --train, --population and --attacks {}"
 
@@ -31,9 +39,9 @@ def _membership(ctx: CheckContext) -> list[dict[str, Any]]:
 
 
 class MembershipThresholds(Options):
-    max_tpr_at_1pct_fpr: float = 0.03
+    max_tpr_at_1pct_fpr: Fraction = 0.03
     """Largest accepted true-positive rate of any attack at 1% false positives (random: 1%)."""
-    max_tpr_at_01pct_fpr: float = 0.005
+    max_tpr_at_01pct_fpr: Fraction = 0.005
     """Largest accepted true-positive rate at 0.1% false positives (random: 0.1%)."""
 
 
@@ -113,7 +121,7 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
 
 
 class EpsilonThresholds(Options):
-    max_epsilon_lower_bound: float = 1.0
+    max_epsilon_lower_bound: NonNegative = 1.0
     """Largest accepted empirical lower bound on epsilon (0 means no leakage shown)."""
 
 
@@ -164,7 +172,7 @@ def empirical_epsilon(ctx: CheckContext, p: NoOptions, t: EpsilonThresholds) -> 
 
 
 class AttributeThresholds(Options):
-    max_advantage: float = 0.02
+    max_advantage: Fraction = 0.02
     """Largest accepted accuracy gain of the attack over the imputation baseline."""
 
 
@@ -210,7 +218,7 @@ def attribute_inference(ctx: CheckContext, p: NoOptions, t: AttributeThresholds)
 
 
 class InversionThresholds(Options):
-    max_recognition_over_baseline: float = 0.2
+    max_recognition_over_baseline: Fraction = 0.2
     """Largest accepted excess of the reconstructions' recognition rate over the class-mean
     baseline's."""
 
