@@ -188,33 +188,89 @@ def attribute_inference(ctx: CheckContext, p: NoOptions, t: AttributeThresholds)
             "insufficient_data",
             "No attribute-inference evidence: " + RUN_HINT.format("attribute") + ".",
         )
-    rows, over, failing = [], [], []
+    rows: list[dict[str, Any]] = []
+    over: list[str] = []
+    uncertain: list[str] = []
+    unjudged: list[str] = []
+    failing: list[dict[str, str]] = []
+    limit = t.max_advantage
     for it in items:
-        adv = it.get("advantage") or {}
+        name = str(it.get("attribute"))
+        adv = it.get("advantage")
+        adv = adv if isinstance(adv, dict) else {}
         value = first_number(it, "advantage")
-        lo = adv.get("ci_low") if isinstance(adv, dict) else None
-        rows.append({"attribute": it.get("attribute"), "advantage": value, "advantage_ci_low": lo,
-                     "advantage_ci_high": adv.get("ci_high") if isinstance(adv, dict) else None,
-                     "n_records": size(it.get("n_records"), ctx.min_cell)})  # fmt: skip
-        # A finding only when the interval excludes the threshold's side of zero.
-        if value is not None and value > t.max_advantage and (lo is None or lo > 0):
-            over.append(f"{it.get('attribute')} +{pct(value)} (CI low {pct(lo)})")
-            failing.append({"attribute": str(it.get("attribute"))})
+        lo, hi = first_number(adv, "ci_low"), first_number(adv, "ci_high")
+        accuracy = first_number(it, "attack_accuracy")
+        majority = first_number(it, "majority_rate")
+        row: dict[str, Any] = {
+            "attribute": it.get("attribute"), "advantage": value, "advantage_ci_low": lo,
+            "advantage_ci_high": hi, "n_records": size(it.get("n_records"), ctx.min_cell),
+        }  # fmt: skip
+        rows.append(row)
+        # as attacks/attribute.py reads it: an attack clearly worse than the baseline, or
+        # than guessing the commonest value, failed to learn; its run bounds nothing
+        failed = (hi is not None and hi < 0) or (
+            accuracy is not None and majority is not None and accuracy < majority - 0.02
+        )
+        interval = f"CI {_signed_pct(lo)} to {_signed_pct(hi)}" if lo is not None else "no CI"
+        if value is None:
+            row["verdict"] = "insufficient_data"
+            unjudged.append(f"{name} (no advantage in the evidence)")
+        elif failed:
+            row["verdict"] = "insufficient_data"
+            unjudged.append(f"{name} (the attack did worse than its baselines: inconclusive)")
+        elif value > limit and (lo is None or lo > 0):
+            row["verdict"] = "fail"
+            over.append(f"{name} {_signed_pct(value)} ({interval})")
+            failing.append({"attribute": name})
+        elif value > limit or hi is None or hi > limit:
+            # above the limit but not different from 0, or within it with an interval that
+            # reaches past it: neither shown nor ruled out
+            row["verdict"] = "warn"
+            uncertain.append(f"{name} {_signed_pct(value)} ({interval})")
+        else:
+            row["verdict"] = "pass"
     measured = {"attributes": rows}
+    judged = sum(r["verdict"] != "insufficient_data" for r in rows)
+    tail = f" Not judged: {listing(unjudged)}." if unjudged else ""
     if over:
         return Outcome(
             "fail",
             f"The model lets an attacker infer {listing(over)} better than imputation from the "
-            f"other columns, beyond the accepted {pct(t.max_advantage)}.",
+            f"other columns, beyond the accepted {pct(limit)}.{tail}",
             measured,
             failing,
+        )
+    if uncertain:
+        return Outcome(
+            "warn",
+            f"An advantage over imputation beyond the accepted {pct(limit)} is neither shown "
+            f"nor ruled out (its 95% interval reaches past the limit or includes 0) for "
+            f"{listing(uncertain)}.{tail}",
+            measured,
+        )
+    if unjudged:
+        return Outcome(
+            "insufficient_data",
+            f"Attribute inference bounds nothing for {count(len(unjudged), 'attribute')}: "
+            f"{listing(unjudged)}"
+            + (f"; {count(judged, 'other attribute')} within the limit." if judged else "."),
+            measured,
         )
     return Outcome(
         "pass",
         f"For {count(len(rows), 'attribute')} the attack does no better than imputation by "
-        f"more than {pct(t.max_advantage)}.",
+        f"more than {pct(limit)}, interval included.",
         measured,
     )
+
+
+def _signed_pct(value: float | None) -> str:
+    """+8.0%, -0.3%; an advantage that rounds to zero reads +0.0%."""
+    if value is None:
+        return "n/a"
+    text = f"{100 * value:+.1f}%"
+    return "+0.0%" if text == "-0.0%" else text
 
 
 class InversionThresholds(Options):

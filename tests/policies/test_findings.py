@@ -353,3 +353,41 @@ def test_no_finding_prints_a_group_size_under_the_minimum_cell(build: Any) -> No
         assert _small_counts(f.measured, 10) == [], (f.pack, f.check)
         assert not re.search(r"\bn=[0-9]\b", f.message), (f.pack, f.check, f.message)
         assert not re.search(r"\b7\b", f.message), (f.pack, f.check, f.message)
+
+
+def _attribute(value: float | None, low: float | None, high: float | None, accuracy: float = 0.84,
+               majority: float = 0.67) -> Any:  # fmt: skip
+    from compliance.evidence.privacy import AttributeInferenceResult
+
+    return AttributeInferenceResult(
+        attribute="sex", n_records=5000, n_classes=2, model_queried=True,
+        attack_accuracy=Estimate(value=accuracy), attack_balanced_accuracy=None,
+        baseline_accuracy=Estimate(value=0.84), baseline_balanced_accuracy=None,
+        advantage=Estimate(value=value, ci_low=low, ci_high=high), majority_rate=majority,
+        seconds=1.0, summary="",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("attribute", "status", "words"),
+    [
+        # what attacks/attribute.py calls inconclusive: clearly worse than the baseline...
+        ((-0.05, -0.06, -0.04), "insufficient_data", "inconclusive"),
+        # ...or than guessing the commonest value
+        ((0.0, -0.01, 0.01, 0.60), "insufficient_data", "inconclusive"),
+        ((None, None, None), "insufficient_data", "no advantage in the evidence"),
+        # +8% is four times the limit, but its interval includes 0: not shown, not ruled out
+        ((0.08, -0.01, 0.17), "warn", "+8.0% (CI -1.0% to +17.0%)"),
+        # within the limit, but an interval up to +5% does not rule the limit out
+        ((0.01, -0.03, 0.05), "warn", "neither shown nor ruled out"),
+        ((0.08, 0.03, 0.13), "fail", "sex +8.0%"),
+        ((-0.003, -0.009, 0.003), "pass", "interval included"),
+    ],
+)
+def test_attribute_inference_passes_only_on_a_conclusive_bounded_advantage(
+    build: Any, attribute: tuple[Any, ...], status: str, words: str
+) -> None:
+    privacy = PrivacySection(attribute=[_attribute(*attribute)])
+    p3 = run(build["assessment"](privacy=privacy), "privacy")["P3"]
+    assert p3.status == status, p3.message
+    assert words in p3.message
