@@ -302,20 +302,38 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
     }
     if not groups:
         return Outcome("insufficient_data", "The evidence holds no protected slices.", measured)
+    judged = sum(g["status"] == "ok" for g in groups)
+    small = len(groups) - judged
+    if not judged:
+        # performance, calibration and label balance are read only for groups with data
+        points = f" Points to examine: {listing(issues)}." if issues else ""
+        return Outcome(
+            "insufficient_data",
+            f"None of the {count(len(groups), 'group')} has enough data to judge its "
+            f"performance, calibration or label balance.{points}",
+            measured,
+            flagged,
+        )
     note = "" if has_calibration else " Calibration was not assessed (no scores in the evidence)."
+    if overall_perf is None:
+        note += (
+            f" The evidence holds no {words(p.performance_metric)}, so performance was not "
+            "compared."
+        )
+    tail = f"; {count(small, 'group')} too small to judge" if small else ""
     if issues:
         return Outcome(
             "warn",
             f"Review of {count(len(groups), 'group')} found {count(len(issues), 'point')} to "
-            "examine: "
-            f"{listing(issues)}.{note}",
+            f"examine: {listing(issues)}{tail}.{note}",
             measured,
             flagged,
         )
+    every = f"All {judged} groups" if not small else f"All {judged} judged groups"
     return Outcome(
         "pass",
-        f"All {len(groups)} groups are represented, labelled, served and calibrated within "
-        f"the thresholds.{note}",
+        f"{every} are represented, labelled, served and calibrated within the thresholds"
+        f"{tail}.{note}",
         measured,
     )
 

@@ -391,3 +391,18 @@ def test_attribute_inference_passes_only_on_a_conclusive_bounded_advantage(
     p3 = run(build["assessment"](privacy=privacy), "privacy")["P3"]
     assert p3.status == status, p3.message
     assert words in p3.message
+
+
+def test_data_model_review_is_insufficient_when_no_group_is_judged(build: Any) -> None:
+    """Every slice under the minimum slice size (assess --min-slice-size 20000): F3 judged
+    nothing, so it must not read 'All groups are represented, labelled, served ...'."""
+    slices = [
+        build["slice"]({"sex": "M"}, 400, 100, 100, 400, min_n=5000),
+        build["slice"]({"sex": "F"}, 600, 50, 140, 210, min_n=5000),
+    ]
+    f3 = run(build["assessment"](fairness=build["fairness"](slices)), "feat")["F3"]
+    assert f3.status == "insufficient_data" and "None of the 2 groups" in f3.message
+    # one group judged: a pass says how many were not
+    slices[0] = build["slice"]({"sex": "M"}, 400, 100, 100, 400)
+    f3 = run(build["assessment"](fairness=build["fairness"](slices)), "feat")["F3"]
+    assert f3.status != "pass" or "1 group too small to judge" in f3.message
