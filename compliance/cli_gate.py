@@ -92,7 +92,8 @@ def register(app: typer.Typer) -> None:
         import datetime as dt
 
         from compliance.assessment import load_assessment
-        from policies import evaluate_inputs, findings_json, junit_xml, write_text
+        from policies import evaluate_inputs, findings_json, junit_xml
+        from policies._writers import check_outputs, write_files
 
         day = None
         if as_of is not None:
@@ -100,12 +101,27 @@ def register(app: typer.Typer) -> None:
                 day = dt.date.fromisoformat(as_of)
             except ValueError:
                 fail(f"--as-of takes a date YYYY-MM-DD, got {as_of!r}")
+        outputs = [
+            (junit, "--junit"),
+            (json_out, "--json"),
+            (write_assessment, "--write-assessment"),
+        ]
+        inputs = [
+            (assessment, "assessment"),
+            *[(p, "policy pack") for p in map(Path, policy) if p.is_file()],
+        ]
+        inputs += [(p, role) for p, role in ((attestations, "attestations file"),
+                   (waivers, "waivers file"), (baseline, "baseline")) if p is not None]  # fmt: skip
+        check_outputs(outputs, inputs)
         saved = load_assessment(assessment)
         refs = list(policy)
         if not refs and saved.policy is not None:
             refs = [
                 p.id if p.source == "builtin" or not p.path else p.path for p in saved.policy.packs
             ]
+            check_outputs(
+                outputs, [*inputs, *[(Path(r), "policy pack") for r in refs if Path(r).is_file()]]
+            )
         if not refs:
             fail(
                 f"{assessment}: no policy pack recorded in the assessment; name one with --policy",
@@ -116,10 +132,12 @@ def register(app: typer.Typer) -> None:
         )
         blocking_open = section.verdict == "open"
         code = 1 if section.verdict == "fail" or (fail_on_open and blocking_open) else 0
+        files: list[tuple[Path, str]] = []
         if junit is not None:
-            write_text(junit, junit_xml(section))
+            files.append((junit, junit_xml(section)))
         if json_out is not None:
-            write_text(json_out, findings_json(section, exit_code=code, assessment=str(assessment)))
+            text = findings_json(section, exit_code=code, assessment=str(assessment))
+            files.append((json_out, text))
         if write_assessment is not None:
             import hashlib
 
@@ -135,7 +153,8 @@ def register(app: typer.Typer) -> None:
             updated = saved.model_copy(
                 update={"policy": section, "inputs": [*saved.inputs, *added]}
             )
-            write_text(write_assessment, updated.to_json())
+            files.append((write_assessment, updated.to_json()))
+        write_files(files)
         if not quiet:
             for f in section.findings:
                 word = STATUS_WORDS[f.status]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
+from compliance.errors import InputError
 from compliance.evidence.policy import Finding, PolicySection
 
 SKIPPED = ("open", "insufficient_data", "not_applicable")
@@ -87,9 +90,75 @@ def findings_json(section: PolicySection, *, exit_code: int, assessment: str | N
     return json.dumps(body, indent=2) + "\n"
 
 
+def _real(path: Path) -> Path:
+    """The file a path names, links followed (a link is written through, not replaced)."""
+    return Path(os.path.realpath(path))
+
+
+def check_outputs(
+    outputs: Sequence[tuple[Path | None, str]], inputs: Sequence[tuple[Path, str]]
+) -> None:
+    """Refuse, before anything is read or written, an output path that cannot be written
+    safely: a folder, one of the inputs, a path given to two options, a path under a file,
+    or one that cannot be written. Each error names the path and the option (exit 2)."""
+    read = {_real(p): role for p, role in inputs}
+    seen: dict[Path, str] = {}
+    for path, option in outputs:
+        if path is None:
+            continue
+        real = _real(path)
+        if real.is_dir():
+            raise InputError(f"is a directory ({option})", path=path)
+        if real in read:
+            raise InputError(
+                f"is the {read[real]} the gate reads; {option} would overwrite it", path=path
+            )
+        if real in seen:
+            raise InputError(f"is given to both {seen[real]} and {option}", path=path)
+        seen[real] = option
+        folder = next(p for p in (real.parent, *real.parent.parents) if p.exists())
+        if not folder.is_dir():
+            raise InputError(f"{folder} is a file, not a folder ({option})", path=path)
+        target = real if real.exists() else folder
+        if not os.access(target, os.W_OK):
+            raise InputError(f"cannot be written: permission denied ({option})", path=path)
+
+
+def write_files(files: Sequence[tuple[Path, str]]) -> None:
+    """Write every file or none, so a CI system never reads half a result.
+
+    Each regular file is written to a temporary file beside it first; only when all are
+    written are they renamed into place. A device or a pipe (`/dev/null`) is written
+    through, never replaced; a link is followed. A failure removes the temporary files and
+    is an InputError naming the path.
+    """
+    staged: list[tuple[Path, Path]] = []
+    through: list[tuple[Path, str]] = []
+    current = Path()
+    try:
+        for path, text in files:
+            current, real = path, _real(path)
+            if real.exists() and not real.is_file():
+                through.append((real, text))
+                continue
+            real.parent.mkdir(parents=True, exist_ok=True)
+            tmp = real.with_name(f".{real.name}.{os.getpid()}.tmp")
+            staged.append((tmp, real))
+            tmp.write_text(text, encoding="utf-8")
+        for tmp, real in staged:
+            current = real
+            tmp.replace(real)
+        for real, text in through:
+            current = real
+            with real.open("w", encoding="utf-8") as fh:
+                fh.write(text)
+    except OSError as exc:
+        raise InputError(f"cannot be written: {exc.strerror or exc}", path=current) from exc
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
 def write_text(path: Path, text: str) -> None:
-    """Write atomically: a CI system never reads half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write one file atomically (`write_files`)."""
+    write_files([(path, text)])

@@ -251,3 +251,68 @@ def test_baseline_regression_is_a_blocking_finding(
     assert row["worse_by"] == pytest.approx((0.75 - 0.6) - (0.75 - 0.7))
     four_fifths = next(f for f in body["findings"] if f["check"] == "four-fifths")
     assert four_fifths["status"] != "fail"  # the exit code 1 is the drift's alone
+
+
+def _left(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        # a folder as --json, after a good --junit: nothing of either is written
+        (["--junit", "{out}/g.xml", "--json", "{out}"], "{out}: is a directory (--json)"),
+        (["--junit", "{out}/g.xml", "--write-assessment", "{out}"],
+         "{out}: is a directory (--write-assessment)"),
+        (["--json", "{out}/same", "--junit", "{out}/same"],
+         "{out}/same: is given to both --junit and --json"),
+        (["--json", "{assessment}"], "{assessment}: is the assessment the gate reads; --json"),
+        (["--write-assessment", "{assessment}"], "is the assessment the gate reads"),
+        (["--junit", "{out}/g.xml", "--json", "{out}/g.xml/x.json"], "is a file, not a folder"),
+    ],
+)  # fmt: skip
+def test_bad_output_paths_exit_2_and_write_nothing(
+    saved: dict[str, Path], tmp_path: Path, outputs: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    if "g.xml/x.json" in " ".join(outputs):
+        (out / "g.xml").write_text("keep", encoding="utf-8")
+    before = saved["fail"].read_bytes()
+    fill = {"out": str(out), "assessment": str(saved["fail"])}
+    args = [a.format(**fill) for a in outputs]
+    result = gate(str(saved["fail"]), "--policy", "feat", *args, "-q")
+    assert result.exit_code == 2, result.output
+    assert message.format(**fill) in result.output.replace("\n", "")
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    assert _left(out) in ([], ["g.xml"]) and not list(tmp_path.glob("**/*.tmp"))
+    assert saved["fail"].read_bytes() == before
+    if (out / "g.xml").exists():
+        assert (out / "g.xml").read_text(encoding="utf-8") == "keep"
+
+
+def test_outputs_are_written_through_links_and_devices(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    """A character device or a pipe is written through, never replaced by a regular file;
+    a link is followed (the file it names gets the result, the link stays a link)."""
+    import os
+    import stat
+    import threading
+
+    target = tmp_path / "real.json"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    fifo = tmp_path / "pipe.xml"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = gate(str(saved["fail"]), "--policy", "feat", "--json", str(link),
+                  "--junit", str(fifo), "-q")  # fmt: skip
+    reader.join(timeout=10)
+    assert result.exit_code == 1, result.output
+    assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))["exit_code"] == 1
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and got and got[0].startswith(b"<?xml")
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
