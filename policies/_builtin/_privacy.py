@@ -61,6 +61,8 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     rows = []
     over: list[str] = []
     uncertain: list[str] = []
+    missing: list[str] = []
+    no_interval = 0
     for a in attacks:
         tpr = a.get("tpr_at_fpr") or {}
         cis = a.get("tpr_at_fpr_ci") or {}
@@ -75,7 +77,12 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
             row[f"tpr_at_{fpr}"] = value
             row[f"tpr_at_{fpr}_ci"] = [ci.get("ci_low"), ci.get("ci_high")]
             low, high = ci.get("ci_low"), ci.get("ci_high")
-            if value is None or (value <= limit and (high is None or high <= limit)):
+            if value is None:  # a figure the pack thresholds is missing: nothing is bounded
+                missing.append(f"{a.get('name')} at {pct(float(fpr), 1)} FPR")
+                continue
+            if high is None:
+                no_interval += 1
+            if value <= limit and (high is None or high <= limit):
                 continue
             interval = f"CI {pct(low, 2)}-{pct(high, 2)}" if low is not None else ""
             text = (
@@ -91,31 +98,39 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
             )
         rows.append(row)
     measured = {"attacks": rows}
-    judged = [r for r in rows if r["tpr_at_0.01"] is not None or r["tpr_at_0.001"] is not None]
-    if not judged:
-        return Outcome(
-            "insufficient_data", "The membership attacks report no TPR at low FPR.", measured
-        )
+    gap = f" No TPR in the evidence for {listing(missing)}." if missing else ""
     if over:
         return Outcome(
             "fail",
-            f"Membership inference succeeds beyond the threshold: {listing(over)}.",
+            f"Membership inference succeeds beyond the threshold: {listing(over)}.{gap}",
             measured,
         )
     if uncertain:
         return Outcome(
             "warn",
             f"Membership inference may succeed beyond the threshold (its 95% interval "
-            f"straddles it): {listing(uncertain)}.",
+            f"straddles it): {listing(uncertain)}.{gap}",
             measured,
         )
-    best1 = max((r["tpr_at_0.01"] or 0.0) for r in judged)
-    best01 = max((r["tpr_at_0.001"] or 0.0) for r in judged)
+    if missing:
+        return Outcome(
+            "insufficient_data",
+            f"The membership attacks do not report every figure the thresholds need: no TPR "
+            f"for {listing(missing)}.",
+            measured,
+        )
+    best1 = max(r["tpr_at_0.01"] for r in rows)
+    best01 = max(r["tpr_at_0.001"] for r in rows)
+    basis = (
+        "every attack's 95% interval lies within the thresholds"
+        if not no_interval
+        else f"within the thresholds ({count(no_interval, 'figure')} without an interval in "
+        "the evidence, judged on its estimate)"
+    )
     return Outcome(
         "pass",
-        f"The strongest of {len(judged)} membership attacks catches {pct(best1, 2)} of "
-        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR; every attack's 95% interval "
-        "lies within the thresholds.",
+        f"The strongest of {len(rows)} membership attacks catches {pct(best1, 2)} of "
+        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR; {basis}.",
         measured,
     )
 

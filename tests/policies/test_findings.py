@@ -406,3 +406,16 @@ def test_data_model_review_is_insufficient_when_no_group_is_judged(build: Any) -
     slices[0] = build["slice"]({"sex": "M"}, 400, 100, 100, 400)
     f3 = run(build["assessment"](fairness=build["fairness"](slices)), "feat")["F3"]
     assert f3.status != "pass" or "1 group too small to judge" in f3.message
+
+
+def test_membership_tpr_with_a_thresholded_figure_missing_is_insufficient(build: Any) -> None:
+    """Edited or older evidence without the TPR at 1% FPR: never '0.00%' and a pass."""
+    attack = AttackResult(
+        name="rmia", auc=0.55, tpr_at_fpr={"0.001": 0.0001},
+        tpr_at_fpr_ci={"0.001": Estimate(value=0.0001, ci_low=0.0, ci_high=0.0005)},
+        epsilon_lower_bound=None, n_members=8000, n_nonmembers=8000, reference_models=4,
+        seconds=1.0,
+    )  # fmt: skip
+    p1 = run(build["assessment"](privacy=PrivacySection(membership=[attack])), "privacy")["P1"]
+    assert p1.status == "insufficient_data" and "no TPR for rmia at 1.0% FPR" in p1.message
+    assert "0.00%" not in p1.message
