@@ -399,18 +399,28 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
             "model's evidence does not hold; for a model that scores, NYC Local Law 144's "
             "scoring-rate impact ratios (the nyc-ll144 pack) are the counterpart.",
         )
+    # The rule compares rates of the favourable outcome: when the positive label (being
+    # selected, or scored high) is the unfavourable one, that is 1 - the rate, and the
+    # reference is the group that most often escapes it.
+    selection = fairness.metric_selection if fairness is not None else None
+    favourable = selection is None or selection.positive_label_favourable
+
+    def fav(s: Any) -> float | None:
+        rate = metric_value(s, p.metric)
+        return None if rate is None else (rate if favourable else 1.0 - rate)
+
     rows: list[dict[str, Any]] = []
     mc = ctx.min_cell
     for dim, slices in table.items():
         slices = [s for s in slices if not _is_unknown(s.attributes, p.unknown_values)]
-        rated = [s for s in slices if s.status == "ok" and metric_value(s, p.metric) is not None]
+        rated = [s for s in slices if s.status == "ok" and fav(s) is not None]
         if len(rated) < 2:
             continue
-        top = max(rated, key=lambda s: metric_value(s, p.metric) or 0.0)
-        top_rate = metric_value(top, p.metric)
+        top = max(rated, key=lambda s: fav(s) or 0.0)
+        top_rate = fav(top)
         top_sel = selected_count(top)
         for s in slices:
-            rate = metric_value(s, p.metric)
+            rate = fav(s)
             row: dict[str, Any] = {
                 "dimension": list(dim), "slice": dict(s.attributes), "n": size(s.n, mc),
                 "rate": rate,
@@ -424,7 +434,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
                 rows.append(row)
                 continue
             row["ratio"] = rate / top_rate if top_rate else None
-            sel = selected_count(s)
+            sel = selected_count(s)  # the test is the same on the complements
             row["p_value"] = (
                 two_proportion_p(sel, s.n, top_sel, top.n)
                 if sel is not None and top_sel is not None
@@ -463,11 +473,18 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
             r["verdict"] = "pass"
     measured = {
         "metric": p.metric,
+        "positive_label_favourable": favourable,
+        "rate": p.metric if favourable else f"1 - {p.metric}",
         "comparisons": rows,
         "alpha": p.alpha,
         "correction": p.correction,
     }
-    what = words(p.metric)
+    what = (
+        words(p.metric)
+        if favourable
+        else f"rate of the favourable outcome (1 - {words(p.metric)}, as the positive label "
+        "is the unfavourable one)"
+    )
     if not tested:
         return Outcome(
             "insufficient_data",

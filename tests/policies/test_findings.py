@@ -419,3 +419,27 @@ def test_membership_tpr_with_a_thresholded_figure_missing_is_insufficient(build:
     p1 = run(build["assessment"](privacy=PrivacySection(membership=[attack])), "privacy")["P1"]
     assert p1.status == "insufficient_data" and "no TPR for rmia at 1.0% FPR" in p1.message
     assert "0.00%" not in p1.message
+
+
+def test_four_fifths_compares_the_favourable_outcome(build: Any) -> None:
+    """When the positive label is unfavourable (a default flag, a fraud alert), being
+    selected is the adverse outcome: the rule compares 1 - selection rate, against the group
+    that most often escapes selection. sex=M is selected 50%, sex=F 26%: F is the reference
+    (74% not selected) and M's ratio is 0.50 / 0.74 = 0.68, an adverse impact on M."""
+    fairness = build["fairness"](build["standard"]())
+    assert fairness.metric_selection is not None
+    unfavourable = fairness.model_copy(
+        update={
+            "metric_selection": fairness.metric_selection.model_copy(
+                update={"positive_label_favourable": False}
+            )
+        }
+    )
+    f = run(build["assessment"](fairness=unfavourable), "eeoc-four-fifths")["four-fifths"]
+    rows = {tuple(r["slice"].items()): r for r in f.measured["comparisons"]}
+    assert rows[(("sex", "F"),)]["verdict"] == "reference"
+    male = rows[(("sex", "M"),)]
+    assert male["rate"] == pytest.approx(0.5) and male["highest_rate"] == pytest.approx(0.74)
+    assert male["ratio"] == pytest.approx(0.5 / 0.74) and male["verdict"] == "fail"
+    assert f.status == "fail" and f.slices == [{"sex": "M"}]
+    assert "favourable outcome" in f.message and f.measured["rate"] == "1 - selection_rate"
