@@ -10,7 +10,9 @@ from pydantic import Field, field_validator
 from policies._builtin._common import (
     PARITY_METRICS,
     PERFORMANCE_METRICS,
+    SECONDARY,
     UNBOUNDED_METRICS,
+    Disclosure,
     count,
     dimension_of,
     holm,
@@ -25,6 +27,7 @@ from policies._builtin._common import (
     pvalue,
     selected_count,
     size,
+    slice_key,
     slice_name,
     two_proportion_p,
     words,
@@ -106,6 +109,8 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
     by_attrs = {tuple(sorted(s.attributes.items())): s for s in fairness.slices}
     min_den = p.min_denominator if p.min_denominator is not None else fairness.min_slice_size
     mc = ctx.min_cell
+    disc = Disclosure(fairness)
+    bases = disc.bases(metric, fairness.slices)
     rows: list[dict[str, Any]] = []
     failing: list[dict[str, str]] = []
     fail_text: list[str] = []
@@ -119,19 +124,28 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
         if len(d.slice) > 1 and not p.include_intersections:
             continue
         s = by_attrs.get(tuple(sorted(d.slice.items())))
+        ref = (
+            by_attrs.get(slice_key(d.reference))
+            if isinstance(d.reference, dict)
+            else fairness.overall
+        )
         n = s.n if s is not None else None
         diff = d.difference
+        # a difference, ratio or test with a hidden rate on either side gives that rate back
+        visible = disc.shown(s, metric) and disc.shown(ref, metric)
         row: dict[str, Any] = {
             "slice": dict(d.slice),
             "reference": d.reference,
-            "n": size(n, mc),
-            "n_denominator": size(d.n_denominator, mc),
-            "value": None if s is None else metric_value(s, metric),
-            "difference": diff.value,
-            "difference_ci": [diff.ci_low, diff.ci_high],
-            "ratio": d.ratio.value,
-            "p_adjusted": d.p_adjusted,
+            "n": disc.size(s, n),
+            "n_denominator": bases.get(slice_key(d.slice), size(d.n_denominator, mc)),
+            "value": disc.value(s, metric),
+            "difference": diff.value if visible else None,
+            "difference_ci": [diff.ci_low, diff.ci_high] if visible else [None, None],
+            "ratio": d.ratio.value if visible else None,
+            "p_adjusted": d.p_adjusted if visible else None,
         }
+        if not visible:
+            row["figures_suppressed"] = True
         too_few = d.n_denominator is not None and d.n_denominator < min_den
         if (s is not None and s.status != "ok") or diff.value is None or too_few:
             row["verdict"] = "insufficient_data"
@@ -151,22 +165,29 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
         if outside:
             failing.append(dict(d.slice))
             against = "" if is_overall else f" against {slice_name(d.reference)}"  # type: ignore[arg-type]
-            # the rate rests on its denominator (e.g. a TPR on the slice's actual positives)
-            den = d.n_denominator
-            shown = den is not None and n is not None and den != n and n >= mc
-            rests = f", {size(den, mc)} in the rate's base" if shown else ""
-            fail_text.append(
-                f"{slice_name(d.slice)}{against} ({num(diff.value, 2)}, CI {num(diff.ci_low, 2)} "
-                f"to {num(diff.ci_high, 2)}, {n_text(n, mc)}{rests})"
-            )
+            if visible:
+                # the rate rests on its base (e.g. a TPR on the slice's actual positives)
+                den, shown_n = row["n_denominator"], row["n"]
+                rests = (
+                    f", {den} in the rate's base"
+                    if isinstance(den, int) and isinstance(shown_n, int) and den != shown_n
+                    else ""
+                )
+                figures = (
+                    f"{num(diff.value, 2)}, CI {num(diff.ci_low, 2)} to {num(diff.ci_high, 2)}, "
+                    f"{n_text(shown_n, mc)}{rests}"
+                )
+            else:
+                figures = f"figures suppressed: they would give back a count under {mc}"
+            fail_text.append(f"{slice_name(d.slice)}{against} ({figures})")
         elif crosses:
             uncertain += 1
     compared = {tuple(sorted(r["slice"].items())) for r in rows}
     for s in judged_slices(fairness, include_intersections=p.include_intersections):
         if s.status != "ok" and tuple(sorted(s.attributes.items())) not in compared:
             rows.append({
-                "slice": dict(s.attributes), "reference": None, "n": size(s.n, mc),
-                "n_denominator": None, "value": metric_value(s, metric), "difference": None,
+                "slice": dict(s.attributes), "reference": None, "n": disc.size(s),
+                "n_denominator": None, "value": disc.value(s, metric), "difference": None,
                 "difference_ci": [None, None], "ratio": None, "p_adjusted": None,
                 "verdict": "insufficient_data",
             })  # fmt: skip
@@ -199,11 +220,16 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
             measured,
             failing,
         )
-    worst = max(judged, key=lambda r: abs(r["difference"]))
+    printed = [r for r in judged if r["difference"] is not None]
+    worst = max(printed, key=lambda r: abs(r["difference"])) if printed else None
+    largest = (
+        f" (largest gap {num(worst['difference'], 3)} for {slice_name(worst['slice'])})"
+        if worst is not None
+        else ""
+    )
     text = (
         f"The {what} of every one of the {len(judged)} judged slices is within "
-        f"{t.max_difference:g} of {ref_words} (largest gap {num(worst['difference'], 3)} for "
-        f"{slice_name(worst['slice'])}){tail}."
+        f"{t.max_difference:g} of {ref_words}{largest}{tail}."
     )
     if uncertain:
         return Outcome(
@@ -248,11 +274,12 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
         return Outcome("insufficient_data", NO_FAIRNESS)
     total = fairness.overall.n
     mc = ctx.min_cell
+    disc = Disclosure(fairness)
     overall_perf = metric_value(fairness.overall, p.performance_metric)
     groups: list[dict[str, Any]] = []
     issues: list[str] = []
     flagged: list[dict[str, str]] = []
-    base_rates: dict[tuple[str, ...], list[tuple[str, float]]] = {}
+    base_rates: dict[tuple[str, ...], list[tuple[str, float, bool]]] = {}
     has_calibration = False
     for s in judged_slices(fairness, include_intersections=p.include_intersections):
         share = s.n / total if total else None
@@ -262,36 +289,63 @@ def data_model_review(ctx: CheckContext, p: ReviewParams, t: ReviewThresholds) -
         gap = perf - overall_perf if perf is not None and overall_perf is not None else None
         ece = metric_value(s, "expected_calibration_error")
         has_calibration = has_calibration or ece is not None
+        # printed as the report's tables print them (`Disclosure`): a share gives a hidden
+        # size back, a base rate its positive-label count, a performance gap its rate
+        n_shown = disc.size(s)
+        share_shown = isinstance(n_shown, int)
+        base_shown = (
+            share_shown
+            and s.status == "ok"
+            and positives is not None
+            and min(positives, s.n - positives) >= mc
+        )
+        perf_shown = disc.shown(s, p.performance_metric)
+        ece_shown = disc.shown(s, "expected_calibration_error")
         row = {
-            "slice": dict(s.attributes), "n": size(s.n, mc), "share": share,
-            "base_rate": base_rate,
-            p.performance_metric: perf, "performance_gap": gap, "calibration_error": ece,
+            "slice": dict(s.attributes), "n": n_shown, "share": share if share_shown else None,
+            "base_rate": base_rate if base_shown else None,
+            p.performance_metric: perf if perf_shown else None,
+            "performance_gap": gap if perf_shown else None,
+            "calibration_error": ece if ece_shown else None,
             "status": s.status,
         }  # fmt: skip
         groups.append(row)
         name = slice_name(s.attributes)
         problems = []
         if share is not None and share < t.min_share:
-            problems.append(f"{name} is {pct(share)} of the data")
+            of = pct(share) if share_shown else f"under {pct(t.min_share, 0)}"
+            problems.append(f"{name} is {of} of the data")
         if s.status == "ok" and gap is not None and gap < -t.max_performance_gap:
-            problems.append(f"{name} {words(p.performance_metric)} {num(gap, 3)} below overall")
+            by = num(gap, 3) if perf_shown else "(figure suppressed)"
+            problems.append(f"{name} {words(p.performance_metric)} {by} below overall")
         if s.status == "ok" and ece is not None and ece > t.max_calibration_error:
-            problems.append(f"{name} calibration error {num(ece, 3)}")
+            problems.append(
+                f"{name} calibration error {num(ece, 3) if ece_shown else '(suppressed)'}"
+            )
         if problems:
             flagged.append(dict(s.attributes))
             issues.extend(problems)
         if base_rate is not None and s.status == "ok":
-            base_rates.setdefault(dimension_of(s.attributes), []).append((name, base_rate))
+            base_rates.setdefault(dimension_of(s.attributes), []).append(
+                (name, base_rate, base_shown)
+            )
     balance = []
     for dim, rates in base_rates.items():
         lo = min(rates, key=lambda r: r[1])
         hi = max(rates, key=lambda r: r[1])
         ratio = lo[1] / hi[1] if hi[1] > 0 else None
-        balance.append({"dimension": list(dim), "lowest": lo[0], "highest": hi[0], "ratio": ratio})
+        both = lo[2] and hi[2]
+        balance.append({
+            "dimension": list(dim), "lowest": lo[0], "highest": hi[0],
+            "ratio": ratio if both else None,
+        })  # fmt: skip
         if ratio is not None and ratio < t.min_base_rate_ratio:
             issues.append(
                 f"positive labels: {lo[0]} {pct(lo[1])} against {hi[0]} {pct(hi[1])} "
                 f"(ratio {num(ratio, 2)})"
+                if both
+                else f"positive labels: {lo[0]} against {hi[0]} under a ratio of "
+                f"{t.min_base_rate_ratio:g} (figures suppressed)"
             )
     measured: dict[str, Any] = {
         "overall_n": size(total, mc),
@@ -389,10 +443,10 @@ def _rate_table(
 )
 def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> Outcome:
     table = _rate_table(ctx, p.metric, p.include_intersections)
-    if table is None:
-        return Outcome("insufficient_data", NO_FAIRNESS)
     fairness = ctx.assessment.fairness
-    if fairness is not None and p.metric not in fairness.overall.metrics:
+    if table is None or fairness is None:
+        return Outcome("insufficient_data", NO_FAIRNESS)
+    if p.metric not in fairness.overall.metrics:
         return Outcome(
             "insufficient_data",
             f"The four-fifths rule compares {words(p.metric)}s, which this {fairness.task} "
@@ -402,7 +456,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
     # The rule compares rates of the favourable outcome: when the positive label (being
     # selected, or scored high) is the unfavourable one, that is 1 - the rate, and the
     # reference is the group that most often escapes it.
-    selection = fairness.metric_selection if fairness is not None else None
+    selection = fairness.metric_selection
     favourable = selection is None or selection.positive_label_favourable
 
     def fav(s: Any) -> float | None:
@@ -411,6 +465,8 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
 
     rows: list[dict[str, Any]] = []
     mc = ctx.min_cell
+    disc = Disclosure(fairness)
+    shown: dict[int, tuple[bool, bool]] = {}  # a row's rate, its reference's rate: printable
     for dim, slices in table.items():
         slices = [s for s in slices if not _is_unknown(s.attributes, p.unknown_values)]
         rated = [s for s in slices if s.status == "ok" and fav(s) is not None]
@@ -422,11 +478,12 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
         for s in slices:
             rate = fav(s)
             row: dict[str, Any] = {
-                "dimension": list(dim), "slice": dict(s.attributes), "n": size(s.n, mc),
+                "dimension": list(dim), "slice": dict(s.attributes), "n": disc.size(s),
                 "rate": rate,
                 "highest": dict(top.attributes), "highest_rate": top_rate,
                 "suppressed": s.suppressed,
             }  # fmt: skip
+            shown[id(row)] = (disc.shown(s, p.metric), disc.shown(top, p.metric))
             if s is top or s.status != "ok" or rate is None:
                 row["ratio"] = 1.0 if s is top else None
                 row["p_value"] = None
@@ -459,6 +516,9 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
         desc = (
             f"{slice_name(r['slice'])} ratio {num(r['ratio'], 2)} ({pvalue(p_adj)}, "
             f"{n_text(r['n'], mc)})"
+            if all(shown[id(r)])
+            else f"{slice_name(r['slice'])} (ratio and test suppressed: they would give back a "
+            f"count under {mc}; {n_text(r['n'], mc)})"
         )
         if below and significant:
             r["verdict"] = "fail"
@@ -471,6 +531,12 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
             )
         else:
             r["verdict"] = "pass"
+    for r in rows:  # print what the report's tables print (`Disclosure`)
+        own, ref = shown[id(r)]
+        r["rate"] = r["rate"] if own else None
+        r["highest_rate"] = r["highest_rate"] if ref else None
+        if not (own and ref) and r["verdict"] != "reference":
+            r.update(ratio=None, p_value=None, p_adjusted=None, figures_suppressed=True)
     measured = {
         "metric": p.metric,
         "positive_label_favourable": favourable,
@@ -549,14 +615,17 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
         )
     total = fairness.overall.n
     mc = ctx.min_cell
+    disc = Disclosure(fairness)
     table = _rate_table(ctx, rate, p.include_intersections) or {}
     dimensions: list[dict[str, Any]] = []
     flagged: list[dict[str, str]] = []
     low_text: list[str] = []
+    visible: dict[int, bool] = {}  # a category's rate: printable
     for dim, slices in sorted(table.items(), key=lambda kv: (len(kv[0]), kv[0])):
         categories: list[dict[str, Any]] = []
         known_n = 0
         unknown_slices_n = 0
+        unknown_hidden = False
         for s in slices:
             is_unknown = _is_unknown(s.attributes, p.unknown_values)
             share = s.n / total if total else 0.0
@@ -565,29 +634,47 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
             else:
                 known_n += s.n
             n_counted = selected_count(s) if rate == "selection_rate" else s.counts.get(counted)
+            n_shown = disc.size(s)
+            rate_shown = disc.shown(s, rate)
+            hidden_count = f"fewer than {mc}" if (n_counted or 0) < mc else SECONDARY
             categories.append({
-                # a small category's share would give its size back (share x total)
-                "category": dict(s.attributes), "n": size(s.n, mc),
-                "share": share if s.n >= mc else None,
-                counted: size(n_counted, mc),
+                # a hidden size would come back from its share (share x total); a hidden rate
+                # from its count, and a count from its rate: each printed as the tables do
+                "category": dict(s.attributes), "n": n_shown,
+                "share": share if isinstance(n_shown, int) else None,
+                counted: size(n_counted, mc) if rate_shown else hidden_count,
                 rate: metric_value(s, rate),
                 "excluded": is_unknown or share < p.exclude_below_share,
                 "unknown": is_unknown, "impact_ratio": None, "suppressed": s.suppressed,
             })  # fmt: skip
+            visible[id(categories[-1])] = rate_shown
+            unknown_hidden |= is_unknown and not isinstance(n_shown, int)
         eligible = [c for c in categories if not c["excluded"] and c[rate] is not None]
         top = max(eligible, key=lambda c: c[rate]) if eligible else None
         for c in categories:
             if top is not None and not c["excluded"] and c[rate] is not None:
                 c["impact_ratio"] = c[rate] / top[rate] if top[rate] else None
+                both = visible[id(c)] and visible[id(top)]
                 if c["impact_ratio"] is not None and c["impact_ratio"] < t.min_impact_ratio:
                     flagged.append(c["category"])
-                    low_text.append(f"{slice_name(c['category'])} {num(c['impact_ratio'], 2)}")
+                    low_text.append(
+                        f"{slice_name(c['category'])} "
+                        + (num(c["impact_ratio"], 2) if both else "(ratio suppressed)")
+                    )
+                if not both:
+                    c["impact_ratio"] = None
+        for c in categories:
+            if not visible[id(c)]:
+                c[rate] = None
+        unknown_n = max(total - known_n, 0)
         dimensions.append({
             "dimension": list(dim),
             "highest": None if top is None else top["category"],
             "categories": categories,
             "excluded": [c["category"] for c in categories if c["excluded"]],
-            "unknown_count": size(max(total - known_n, 0), mc),
+            "unknown_count": SECONDARY
+            if unknown_hidden and unknown_n >= mc
+            else size(unknown_n, mc),
         })  # fmt: skip
     measured = {
         "rate": rate,

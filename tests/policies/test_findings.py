@@ -147,7 +147,9 @@ def test_ll144_ratios_exclusion_and_unknown_count(build: Any) -> None:
     assert race["highest"] == {"race": "A"}
     assert cats["B"]["impact_ratio"] == pytest.approx((360 / 975) / (390 / 990))
     assert cats["C"]["excluded"] and cats["C"]["impact_ratio"] is None
-    assert cats["C"]["selection_rate"] == pytest.approx(2 / 15)  # still reported
+    # still reported, but 2 selected of 15 is a count under 10: rate and count hidden
+    assert cats["C"]["selection_rate"] is None and cats["C"]["selected"] == "fewer than 10"
+    assert cats["C"]["n"] == 15 and cats["B"]["selection_rate"] == pytest.approx(360 / 975)
     assert cats["(missing)"]["unknown"] and cats["(missing)"]["excluded"]
     assert race["unknown_count"] == fairness.overall.n - (990 + 975 + 15)
     sex = dims[("sex",)]
@@ -329,9 +331,13 @@ def test_no_finding_prints_a_group_size_under_the_minimum_cell(build: Any) -> No
     by_check = {(f.pack, f.check): f for f in section.findings}
     f1 = by_check[("feat", "F1")]
     assert f1.status == "fail" and "race=C" in f1.message
-    assert "race=C against race=A (-0.50, CI -0.53 to -0.47, n fewer than 10)" in f1.message
+    # its rate rests on a count under 10, so the gap (which gives the rate back) is hidden
+    assert "race=C against race=A (figures suppressed: they would give back a count under 10)" in (
+        f1.message
+    )
     row = next(r for r in f1.measured["slices"] if r["slice"] == {"race": "C"})
     assert row["n"] == "fewer than 10" and row["n_denominator"] == "fewer than 10"
+    assert row["value"] is None and row["difference"] is None and row["ratio"] is None
     ff = by_check[("eeoc-four-fifths", "four-fifths")]
     row = next(r for r in ff.measured["comparisons"] if r["slice"] == {"race": "C"})
     assert row["n"] == "fewer than 10" and row["verdict"] == "warn"
@@ -443,3 +449,44 @@ def test_four_fifths_compares_the_favourable_outcome(build: Any) -> None:
     assert male["ratio"] == pytest.approx(0.5 / 0.74) and male["verdict"] == "fail"
     assert f.status == "fail" and f.slices == [{"sex": "M"}]
     assert "favourable outcome" in f.message and f.measured["rate"] == "1 - selection_rate"
+
+
+def test_findings_hide_what_the_report_tables_hide(build: Any) -> None:
+    """race=C (7 people) is hidden in the tables, and race=D's size with it (the races add
+    up to everyone, so D's size, the next smallest, would give C's back); race=E's TPR rests
+    on 5 true positives. The findings print neither D's size nor any rate, gap or ratio of
+    C, D or E (as the four-fifths sentence once printed sizes the tables hide)."""
+    from reports._format import fairness_suppression, slice_key
+
+    small = build["slice"]({"race": "C"}, 2, 1, 3, 1, min_n=5)
+    d = build["slice"]({"race": "D"}, 200, 30, 40, 60)  # 330 people, every count over 10
+    e = build["slice"]({"race": "E"}, 1500, 400, 95, 5)  # TPR 5/100: 5 is under 10
+    slices = [*build["standard"]()[:4], small, d, e]
+    fairness = build["fairness"](slices).model_copy(update={"min_slice_size": 3})
+    supp = fairness_suppression(fairness)
+    assert supp.hides(slice_key({"race": "D"}), "n")  # complementary: D's size goes too
+    section = policies.evaluate(
+        build["assessment"](fairness=fairness),
+        [policies.load_pack(p) for p in ("feat", "eeoc-four-fifths", "nyc-ll144")],
+        as_of=DAY,
+    )
+    for f in section.findings:
+        for pattern in (r"\b330\b", r"n=7\b"):
+            assert not re.search(pattern, f.message), (f.check, f.message)
+    by = {f.check: f for f in section.findings}
+    f1 = {r["slice"].get("race"): r for r in by["F1"].measured["slices"] if "race" in r["slice"]}
+    assert f1["D"]["n"] == "suppressed" and f1["C"]["n"] == "fewer than 10"
+    for race in ("C", "D", "E"):
+        assert f1[race]["value"] is None and f1[race]["difference"] is None, race
+    assert f1["B"]["n"] == 990 and f1["B"]["value"] == pytest.approx(0.70)
+    assert isinstance(f1["E"]["n"], int) and f1["E"]["n_denominator"] == "suppressed"
+    ff = {r["slice"]["race"]: r for r in by["four-fifths"].measured["comparisons"]
+          if "race" in r["slice"]}  # fmt: skip
+    assert ff["D"]["n"] == "suppressed" and ff["D"]["rate"] is None and ff["D"]["ratio"] is None
+    ll = next(d for d in by["LL144-ratios"].measured["dimensions"] if d["dimension"] == ["race"])
+    cats = {c["category"]["race"]: c for c in ll["categories"]}
+    assert cats["D"]["n"] == "suppressed" and cats["D"]["share"] is None
+    assert cats["D"]["selection_rate"] is None and cats["D"]["impact_ratio"] is None
+    f3 = {g["slice"].get("race"): g for g in by["F3"].measured["groups"] if "race" in g["slice"]}
+    assert f3["D"]["n"] == "suppressed" and f3["D"]["share"] is None
+    assert f3["D"]["base_rate"] is None and f3["E"]["balanced_accuracy"] is None
