@@ -132,17 +132,12 @@ class Disclosure:
         Printed only where the slice's rate is; and since the bases of sibling slices add up
         to their parent's (race = A's positives are those of its age groups), a hidden base
         gets companions until no subtraction gives it back (`reports._format.protect`)."""
-        from compliance.metrics import CELLS, PROPORTIONS
+        from compliance.metrics import PROPORTIONS
         from reports._format import protect, sibling_groups
 
         slices = list(slices)
         cells = PROPORTIONS.get(metric, (None, None))[1]
-        values: dict[tuple[Key, str], int] = {}
-        for s in slices:
-            if cells is not None and all(CELLS[i] in s.counts for i in cells):
-                values[(slice_key(s.attributes), "base")] = sum(s.counts[CELLS[i]] for i in cells)
-            else:
-                values[(slice_key(s.attributes), "base")] = s.n
+        values = {(k, "base"): v for k, v in raw_bases(metric, slices).items()}
         primary = [(slice_key(s.attributes), "base") for s in slices if not self.shown(s, metric)]
         groups = [
             g
@@ -162,6 +157,21 @@ class Disclosure:
 
 
 Key = tuple[tuple[str, str], ...]
+
+
+def raw_bases(metric: str, slices: Iterable[SliceResult]) -> dict[Key, int]:
+    """Each slice's rate base from its counts (its actual positives for the true positive
+    rate); the group's size for a metric that is not one share of the counts."""
+    from compliance.metrics import CELLS, PROPORTIONS
+
+    cells = PROPORTIONS.get(metric, (None, None))[1]
+    out: dict[Key, int] = {}
+    for s in slices:
+        if cells is not None and all(CELLS[i] in s.counts for i in cells):
+            out[slice_key(s.attributes)] = sum(s.counts[CELLS[i]] for i in cells)
+        else:
+            out[slice_key(s.attributes)] = s.n
+    return out
 
 
 def slice_key(attributes: Mapping[str, str]) -> Key:

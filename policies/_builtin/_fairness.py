@@ -25,6 +25,7 @@ from policies._builtin._common import (
     pct,
     positive_label_count,
     pvalue,
+    raw_bases,
     selected_count,
     size,
     slice_key,
@@ -111,6 +112,14 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
     mc = ctx.min_cell
     disc = Disclosure(fairness)
     bases = disc.bases(metric, fairness.slices)
+    # each slice's own rate base: from its counts, or as its comparisons record it
+    own_base = raw_bases(metric, fairness.slices)
+    own_base.update(
+        (slice_key(d.slice), d.n_denominator)
+        for d in fairness.disparities
+        if d.metric == metric and d.n_denominator is not None
+    )
+    weak_refs = 0
     rows: list[dict[str, Any]] = []
     failing: list[dict[str, str]] = []
     fail_text: list[str] = []
@@ -147,8 +156,17 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
         if not visible:
             row["figures_suppressed"] = True
         too_few = d.n_denominator is not None and d.n_denominator < min_den
-        if (s is not None and s.status != "ok") or diff.value is None or too_few:
+        # a slice is judged against a reference group that is itself judged: status ok,
+        # and its rate resting on at least min_denominator rows
+        ref_den = None if ref is None else own_base.get(slice_key(ref.attributes))
+        weak_ref = isinstance(d.reference, dict) and (
+            ref is None or ref.status != "ok" or (ref_den is not None and ref_den < min_den)
+        )
+        if (s is not None and s.status != "ok") or diff.value is None or too_few or weak_ref:
             row["verdict"] = "insufficient_data"
+            if weak_ref and not too_few and (s is None or s.status == "ok"):
+                row["reason"] = "the reference group is itself too small to judge"
+                weak_refs += 1
             rows.append(row)
             continue
         outside = abs(diff.value) > t.max_difference
@@ -206,12 +224,15 @@ def primary_metric_parity(ctx: CheckContext, p: ParityParams, t: ParityThreshold
             measured,
         )
     if not judged:
+        why = f" ({weak_refs} against a reference group itself too small)" if weak_refs else ""
         return Outcome(
             "insufficient_data",
-            f"All {len(rows)} slices are too small to judge the {what}.",
+            f"All {len(rows)} slices are too small to judge the {what}{why}.",
             measured,
         )
     tail = f"; {count(small, 'slice')} too small to judge" if small else ""
+    if weak_refs:
+        tail += f" ({weak_refs} of them against a reference group itself too small)"
     if failing:
         return Outcome(
             "fail",

@@ -490,3 +490,38 @@ def test_findings_hide_what_the_report_tables_hide(build: Any) -> None:
     f3 = {g["slice"].get("race"): g for g in by["F3"].measured["groups"] if "race" in g["slice"]}
     assert f3["D"]["n"] == "suppressed" and f3["D"]["share"] is None
     assert f3["D"]["base_rate"] is None and f3["E"]["balanced_accuracy"] is None
+
+
+@pytest.mark.parametrize(
+    ("reference", "why"),
+    [
+        # the reference group itself has too little data (assess --reference on a small group)
+        ((100, 10, 4, 45), "status"),
+        # its status is ok, but its TPR rests on 19 actual positives, under min_denominator 30
+        ((100, 10, 4, 15), "base"),
+    ],
+)
+def test_f1_judges_no_slice_against_a_reference_too_small_to_judge(
+    build: Any, reference: tuple[int, int, int, int], why: str
+) -> None:
+    from compliance.evidence.fairness import Disparity
+
+    ref = build["slice"]({"race": "R"}, *reference, min_n=200 if why == "status" else 30)
+    black = build["slice"]({"race": "B"}, 480, 60, 135, 315)
+    fairness = build["fairness"]([black, ref])
+    tpr = ref.metrics["true_positive_rate"].value
+    assert tpr is not None
+    diff = 315 / 450 - tpr
+    against_ref = Disparity(
+        metric="true_positive_rate", dimension=["race"], slice={"race": "B"},
+        reference={"race": "R"}, n_denominator=450,
+        difference=Estimate(value=diff, ci_low=diff - 0.01, ci_high=diff + 0.01),
+        ratio=Estimate(value=(315 / 450) / tpr), test="z", p_value=0.5, p_adjusted=0.5,
+        significant=False,
+    )  # fmt: skip
+    fairness = fairness.model_copy(update={"disparities": [against_ref]})
+    f1 = run(build["assessment"](fairness=fairness), "feat")["F1"]
+    row = next(r for r in f1.measured["slices"] if r["slice"] == {"race": "B"})
+    assert row["verdict"] == "insufficient_data"
+    assert row["reason"] == "the reference group is itself too small to judge"
+    assert f1.status == "insufficient_data" and "reference group itself too small" in f1.message
