@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
         code = 1 if section.verdict == "fail" or (fail_on_open and blocking_open) else 0
         files: list[tuple[Path, str]] = []
         if junit is not None:
-            files.append((junit, junit_xml(section)))
+            files.append((junit, junit_xml(section, fail_on_open=fail_on_open)))
         if json_out is not None:
             text = findings_json(section, exit_code=code, assessment=str(assessment))
             files.append((json_out, text))

@@ -31,22 +31,30 @@ def _details(f: Finding) -> str:
     return "\n".join(lines)
 
 
-def junit_xml(section: PolicySection) -> str:
+def junit_xml(section: PolicySection, *, fail_on_open: bool = False) -> str:
     """JUnit XML: a test suite per pack, a test case per check.
 
     A blocking `fail` is a `<failure>`; `open`, `insufficient_data` and `not_applicable` are
     `<skipped>`; an advisory fail, a warning or a waiver passes with the reason in
-    `<system-out>`, so a CI system's red matches the gate's exit code.
+    `<system-out>`, so a CI system's red matches the gate's exit code. With `fail_on_open`
+    (the gate's --fail-on-open, which then exits 1), a blocking `open` or
+    `insufficient_data` is a `<failure>` too.
     """
     root = ET.Element("testsuites", name="compliance gate")
-    total = failures = 0
+    total = failures = skipped = 0
     by_pack: dict[str, list[Finding]] = {}
     for f in section.findings:
         by_pack.setdefault(f.pack, []).append(f)
     versions = {p.id: p.version for p in section.packs}
+
+    def fails(f: Finding) -> bool:
+        if f.severity != "blocking":
+            return False
+        return f.status == "fail" or (fail_on_open and f.status in ("open", "insufficient_data"))
+
     for pack_id, findings in by_pack.items():
-        n_fail = sum(1 for f in findings if f.status == "fail" and f.severity == "blocking")
-        n_skip = sum(1 for f in findings if f.status in SKIPPED)
+        n_fail = sum(1 for f in findings if fails(f))
+        n_skip = sum(1 for f in findings if f.status in SKIPPED and not fails(f))
         suite = ET.SubElement(
             root, "testsuite", name=pack_id, tests=str(len(findings)), failures=str(n_fail),
             errors="0", skipped=str(n_skip), time="0",
@@ -62,24 +70,27 @@ def junit_xml(section: PolicySection) -> str:
                 classname=f"{pack_id}.{f.check}",
                 time="0",
             )
-            if f.status == "fail" and f.severity == "blocking":
+            if fails(f):
+                prefix = "" if f.status == "fail" else f"{f.status} (--fail-on-open): "
                 failure = ET.SubElement(
-                    case, "failure", message=f.message, type=f"policy.{f.check}"
+                    case, "failure", message=prefix + f.message, type=f"policy.{f.check}"
                 )
                 failure.text = _details(f)
             elif f.status in SKIPPED:
-                skipped = ET.SubElement(
+                skip = ET.SubElement(
                     case, "skipped", message=f"{f.status}: {f.message}", type=f.status
                 )
-                skipped.text = _details(f)
+                skip.text = _details(f)
             else:
                 out = ET.SubElement(case, "system-out")
                 out.text = _details(f)
         total += len(findings)
         failures += n_fail
+        skipped += n_skip
     root.set("tests", str(total))
     root.set("failures", str(failures))
     root.set("errors", "0")
+    root.set("skipped", str(skipped))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -316,3 +316,29 @@ def test_outputs_are_written_through_links_and_devices(
     assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))["exit_code"] == 1
     assert stat.S_ISFIFO(fifo.stat().st_mode) and got and got[0].startswith(b"<?xml")
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_fail_on_open_writes_blocking_open_checks_as_junit_failures(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    """--fail-on-open exits 1 on open blocking checks: the JUnit file must then show red
+    too, not 0 failures and every case skipped. The root counts its skipped cases."""
+    from lxml import etree
+
+    junit = tmp_path / "gate.xml"
+    result = gate(str(saved["pass"]), "--policy", "feat", "--fail-on-open",
+                  "--junit", str(junit), "-q")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    doc = etree.parse(str(junit))
+    etree.XMLSchema(etree.parse(str(HERE / "junit.xsd"))).assertValid(doc)
+    root = doc.getroot()
+    failures = doc.findall(".//failure")
+    assert int(root.get("failures")) == len(failures) > 0
+    assert all("(--fail-on-open)" in f.get("message") for f in failures)
+    assert int(root.get("skipped")) == len(doc.findall(".//skipped"))
+    # without the option, the same open checks are skipped and the gate exits 0
+    plain = gate(str(saved["pass"]), "--policy", "feat", "--junit", str(junit), "-q")
+    assert plain.exit_code == 0
+    doc = etree.parse(str(junit))
+    assert doc.getroot().get("failures") == "0" and doc.findall(".//failure") == []
+    assert int(doc.getroot().get("skipped")) == len(doc.findall(".//skipped")) > 0
