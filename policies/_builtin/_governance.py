@@ -26,7 +26,9 @@ def _attestation_outcome(ctx: CheckContext) -> Outcome | None:
             "questionnaire.",
         )
     if a.status == "incomplete":
-        missing = [k for k in ("answer", "name", "role", "date") if not getattr(a, k)]
+        missing = [
+            k for k in ("answer", "name", "role", "date") if not (getattr(a, k) or "").strip()
+        ]
         return Outcome(
             "open",
             f"Answered but not signed off: {', '.join(missing)} missing in the questionnaire.",
