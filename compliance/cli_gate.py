@@ -127,9 +127,28 @@ def register(app: typer.Typer) -> None:
                 f"{assessment}: no policy pack recorded in the assessment; name one with --policy",
                 hint="built-in packs: feat, privacy, nyc-ll144, eeoc-four-fifths, eu-ai-act",
             )
+        created = dt.datetime.fromisoformat(saved.created_at).date()
+        if day is not None and day < created:
+            typer.echo(
+                f"warning: --as-of {day.isoformat()} is before the assessment was made "
+                f"({created.isoformat()}): waivers and review dates are judged as of a past "
+                "day, so an expired waiver may count as valid",
+                err=True,
+            )
         section, used = evaluate_inputs(
             saved, refs, attestations=attestations, waivers=waivers, baseline=baseline, as_of=day
         )
+        if not policy and saved.policy is not None:
+            recorded = {p.id: p for p in saved.policy.packs}
+            for ref in section.packs:
+                before = recorded.get(ref.id)
+                if before is not None and before.sha256 and before.sha256 != ref.sha256:
+                    typer.echo(
+                        f"warning: pack {ref.id} ({ref.path or 'built-in'}) has changed since "
+                        f"the assessment recorded it (sha256 {before.sha256[:12]}... then, "
+                        f"{(ref.sha256 or '')[:12]}... now); it is evaluated as it is now",
+                        err=True,
+                    )
         blocking_open = section.verdict == "open"
         code = 1 if section.verdict == "fail" or (fail_on_open and blocking_open) else 0
         files: list[tuple[Path, str]] = []
@@ -161,6 +180,9 @@ def register(app: typer.Typer) -> None:
                 mark = "" if f.severity == "blocking" else " (advisory)"
                 typer.echo(f"{word:8} {f.pack}/{f.check}{mark}: {f.title}. {f.message}")
         counts = ", ".join(f"{n} {s}" for s, n in section.counts.items() if n)
+        judged = sum(f.status in ("pass", "fail", "warn", "waived") for f in section.findings)
+        if not judged:
+            counts += f"; none of the {len(section.findings)} checks could be judged"
         packs = ", ".join(f"{p.id} {p.version}" for p in section.packs)
         typer.echo(f"verdict: {section.verdict.upper()} ({counts}) - packs: {packs}")
         raise typer.Exit(code)

@@ -159,6 +159,12 @@ def parse_pack(marked: Marked, *, source: Literal["builtin", "file"]) -> Pack:
     except ValidationError as exc:
         _raise_validation(marked, exc, (), PackSpec)
         raise  # unreachable
+    if source == "file" and spec.id in builtin_pack_ids():
+        raise policy_error(
+            marked.path, marked.line_of(("id",)), ("id",),
+            f"{spec.id!r} is the id of a built-in pack; give your pack an id of its own "
+            f"(e.g. {spec.id}-acme), so that no report or JUnit file shows it as the built-in",
+        )  # fmt: skip
     principles = {p.id for p in spec.principles}
     seen: dict[str, int] = {}
     checks: list[PackCheck] = []

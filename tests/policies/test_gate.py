@@ -342,3 +342,57 @@ def test_fail_on_open_writes_blocking_open_checks_as_junit_failures(
     doc = etree.parse(str(junit))
     assert doc.getroot().get("failures") == "0" and doc.findall(".//failure") == []
     assert int(doc.getroot().get("skipped")) == len(doc.findall(".//skipped")) > 0
+
+
+def test_as_of_before_the_assessment_is_warned(saved: dict[str, Path]) -> None:
+    """An --as-of in the past revives expired waivers: the gate says so, loudly."""
+    result = gate(str(saved["pass"]), "--policy", "eeoc-four-fifths", "--as-of", "2026-10-01")
+    assert result.exit_code == 0
+    assert "warning: --as-of 2026-10-01 is before the assessment was made (2026-11-01)" in (
+        result.output.replace("\n", " ")
+    )
+    later = gate(str(saved["pass"]), "--policy", "eeoc-four-fifths", "--as-of", "2026-11-02")
+    assert "warning" not in later.output
+
+
+def test_a_file_pack_may_not_take_a_builtin_id(saved: dict[str, Path], tmp_path: Path) -> None:
+    text = (policies_dir() / "feat.yaml").read_text(encoding="utf-8")
+    copy = tmp_path / "my-feat.yaml"
+    copy.write_text(text, encoding="utf-8")
+    result = gate(str(saved["pass"]), "--policy", str(copy))
+    assert result.exit_code == 2
+    assert "my-feat.yaml, field 'id': line" in result.output
+    assert "'feat' is the id of a built-in pack" in result.output.replace("\n", " ")
+
+
+def policies_dir() -> Path:
+    import policies
+
+    return Path(policies.__file__).parent / "packs"
+
+
+def test_a_recorded_pack_that_changed_is_warned(saved: dict[str, Path], tmp_path: Path) -> None:
+    pack = tmp_path / "acme.yaml"
+    text = (policies_dir() / "eeoc-four-fifths.yaml").read_text(encoding="utf-8")
+    pack.write_text(text.replace("id: eeoc-four-fifths", "id: acme"), encoding="utf-8")
+    recorded = tmp_path / "recorded.json"
+    first = gate(str(saved["pass"]), "--policy", str(pack), "--write-assessment", str(recorded))
+    assert first.exit_code == 0, first.output
+    again = gate(str(recorded))
+    assert again.exit_code == 0 and "warning" not in again.output
+    pack.write_text(pack.read_text(encoding="utf-8").replace("min_ratio: 0.8", "min_ratio: 0.7"))
+    changed = gate(str(recorded))
+    assert "warning: pack acme" in changed.output and "has changed since the assessment" in (
+        changed.output.replace("\n", " ")
+    )
+
+
+def test_verdict_says_when_nothing_could_be_judged(build: Any, tmp_path: Path) -> None:
+    """Every slice too small: both four-fifths checks lack data; the verdict says that none
+    of the checks could be judged, not only 'OPEN'."""
+    small = [build["slice"]({"sex": s}, 400, 100, 100, 400, min_n=5000) for s in ("M", "F")]
+    path = tmp_path / "small.json"
+    build["assessment"](fairness=build["fairness"](small)).write(path)
+    result = gate(str(path), "--policy", "eeoc-four-fifths")
+    assert result.exit_code == 0
+    assert "none of the 2 checks could be judged" in result.output
