@@ -22,6 +22,17 @@ STATUS_WORDS = {
 }
 
 
+def _split(refs: list[str]) -> list[str]:
+    """`--policy feat,privacy` as `--policy feat --policy privacy` (as --protected takes
+    commas); an empty name is refused."""
+    from compliance.cli import fail
+
+    out = [r.strip() for ref in refs for r in ref.split(",")]
+    if any(not r for r in out):
+        fail(f"--policy takes a pack id or a YAML file, got {', '.join(map(repr, refs))}")
+    return out
+
+
 def register(app: typer.Typer) -> None:
     """Add the policy commands to `app`."""
     from compliance.cli import fail, handle_errors
@@ -113,6 +124,7 @@ def register(app: typer.Typer) -> None:
         inputs += [(p, role) for p, role in ((attestations, "attestations file"),
                    (waivers, "waivers file"), (baseline, "baseline")) if p is not None]  # fmt: skip
         check_outputs(outputs, inputs)
+        policy = _split(policy)
         saved = load_assessment(assessment)
         refs = list(policy)
         if not refs and saved.policy is not None:
@@ -207,7 +219,7 @@ def register(app: typer.Typer) -> None:
         """Write the questionnaire of every attestation question of the packs (YAML)."""
         from policies import load_pack, questionnaire_text, write_text
 
-        text = questionnaire_text([load_pack(p) for p in policy])
+        text = questionnaire_text([load_pack(p) for p in _split(policy)])
         if out is None:
             typer.echo(text, nl=False)
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance.wording import lower_bound_text
 from policies._builtin._common import (
     count,
     first_number,
@@ -162,6 +163,7 @@ def empirical_epsilon(ctx: CheckContext, p: NoOptions, t: EpsilonThresholds) -> 
             measured,
         )
     name, eps, _ = max(bounds, key=lambda b: b[1])
+    bound = lower_bound_text(eps)  # a lower bound is rounded down: 0.8779 reads 0.87
     levels = [c for _, _, c in bounds if isinstance(c, int | float)]
     level = ""
     if len(levels) == len(bounds) == 1:
@@ -174,13 +176,13 @@ def empirical_epsilon(ctx: CheckContext, p: NoOptions, t: EpsilonThresholds) -> 
     if eps > t.max_epsilon_lower_bound:
         return Outcome(
             "fail",
-            f"The {name} attack proves epsilon is at least {num(eps, 2)}{level}, above the "
+            f"The {name} attack proves epsilon is at least {bound}{level}, above the "
             f"accepted {t.max_epsilon_lower_bound:g}.",
             measured,
         )
     return Outcome(
         "pass",
-        f"The largest empirical lower bound on epsilon is {num(eps, 2)}{level} ({name}), within "
+        f"The largest empirical lower bound on epsilon is {bound}{level} ({name}), within "
         f"the accepted {t.max_epsilon_lower_bound:g}.",
         measured,
     )

@@ -525,3 +525,10 @@ def test_f1_judges_no_slice_against_a_reference_too_small_to_judge(
     assert row["verdict"] == "insufficient_data"
     assert row["reason"] == "the reference group is itself too small to judge"
     assert f1.status == "insufficient_data" and "reference group itself too small" in f1.message
+
+
+def test_epsilon_lower_bound_is_rounded_down(build: Any) -> None:
+    """0.8779 is a lower bound: it reads 0.87, as in the report, never 0.88."""
+    privacy = PrivacySection(membership=[_attack("rmia", 0.012, 0.002, 0.877879)])
+    p2 = run(build["assessment"](privacy=privacy), "privacy")["P2"]
+    assert p2.status == "pass" and "is 0.87" in p2.message and "0.88" not in p2.message

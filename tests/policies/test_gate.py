@@ -396,3 +396,10 @@ def test_verdict_says_when_nothing_could_be_judged(build: Any, tmp_path: Path) -
     result = gate(str(path), "--policy", "eeoc-four-fifths")
     assert result.exit_code == 0
     assert "none of the 2 checks could be judged" in result.output
+
+
+def test_policy_takes_commas(saved: dict[str, Path]) -> None:
+    result = gate(str(saved["pass"]), "--policy", "eeoc-four-fifths,privacy", "-q")
+    assert "packs: eeoc-four-fifths 1.0, privacy 1.0" in result.output
+    empty = gate(str(saved["pass"]), "--policy", "")
+    assert empty.exit_code == 2 and "--policy takes a pack id or a YAML file" in empty.output
