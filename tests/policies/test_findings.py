@@ -532,3 +532,19 @@ def test_epsilon_lower_bound_is_rounded_down(build: Any) -> None:
     privacy = PrivacySection(membership=[_attack("rmia", 0.012, 0.002, 0.877879)])
     p2 = run(build["assessment"](privacy=privacy), "privacy")["P2"]
     assert p2.status == "pass" and "is 0.87" in p2.message and "0.88" not in p2.message
+
+
+def test_drift_refuses_a_baseline_of_another_use_or_a_later_one(build: Any) -> None:
+    slices = build["standard"]()
+    now = build["assessment"](fairness=build["fairness"](slices))
+    newer = now.model_copy(update={"created_at": "2026-11-20T00:00:00+00:00"})
+    f = run(now, "feat", baseline=newer)["F4-drift"]
+    assert f.status == "insufficient_data" and "it was made after it" in f.message
+    races = build["fairness"]([s for s in slices if "race" in s.attributes])
+    other = build["assessment"](fairness=races.model_copy(update={"target": "income"}))
+    f = run(now, "feat", baseline=other)["F4-drift"]
+    assert f.status == "insufficient_data"
+    assert "target 'income', not 'y'" in f.message and "protected attributes race, not" in (
+        f.message
+    )
+    assert run(now, "feat", baseline=now)["F4-drift"].status == "pass"
