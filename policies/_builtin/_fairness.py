@@ -10,7 +10,6 @@ from pydantic import Field, field_validator
 from policies._builtin._common import (
     PARITY_METRICS,
     PERFORMANCE_METRICS,
-    SECONDARY,
     UNBOUNDED_METRICS,
     Disclosure,
     count,
@@ -646,7 +645,6 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
         categories: list[dict[str, Any]] = []
         known_n = 0
         unknown_slices_n = 0
-        unknown_hidden = False
         for s in slices:
             is_unknown = _is_unknown(s.attributes, p.unknown_values)
             share = s.n / total if total else 0.0
@@ -655,21 +653,22 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
             else:
                 known_n += s.n
             n_counted = selected_count(s) if rate == "selection_rate" else s.counts.get(counted)
-            n_shown = disc.size(s)
+            size_shown = isinstance(disc.size(s), int)
             rate_shown = disc.shown(s, rate)
-            hidden_count = f"fewer than {mc}" if (n_counted or 0) < mc else SECONDARY
             categories.append({
-                # a hidden size would come back from its share (share x total); a hidden rate
-                # from its count, and a count from its rate: each printed as the tables do
-                "category": dict(s.attributes), "n": n_shown,
-                "share": share if isinstance(n_shown, int) else None,
-                counted: size(n_counted, mc) if rate_shown else hidden_count,
+                # a hidden size would come back from its share (share x total): shares and
+                # ratios are printed as the tables print them, and the sentence prints no
+                # hidden figure. Sizes and counts of 10 or more and rates stay as they are
+                # here: the report's LL144 table (reports._pack._ll144_table) reads them and
+                # hides them itself ('suppressed'), reading any text as '<10'.
+                "category": dict(s.attributes), "n": size(s.n, mc),
+                "share": share if size_shown else None,
+                counted: size(n_counted, mc),
                 rate: metric_value(s, rate),
                 "excluded": is_unknown or share < p.exclude_below_share,
                 "unknown": is_unknown, "impact_ratio": None, "suppressed": s.suppressed,
             })  # fmt: skip
             visible[id(categories[-1])] = rate_shown
-            unknown_hidden |= is_unknown and not isinstance(n_shown, int)
         eligible = [c for c in categories if not c["excluded"] and c[rate] is not None]
         top = max(eligible, key=lambda c: c[rate]) if eligible else None
         for c in categories:
@@ -684,18 +683,12 @@ def impact_ratios(ctx: CheckContext, p: ImpactParams, t: ImpactThresholds) -> Ou
                     )
                 if not both:
                     c["impact_ratio"] = None
-        for c in categories:
-            if not visible[id(c)]:
-                c[rate] = None
-        unknown_n = max(total - known_n, 0)
         dimensions.append({
             "dimension": list(dim),
             "highest": None if top is None else top["category"],
             "categories": categories,
             "excluded": [c["category"] for c in categories if c["excluded"]],
-            "unknown_count": SECONDARY
-            if unknown_hidden and unknown_n >= mc
-            else size(unknown_n, mc),
+            "unknown_count": size(max(total - known_n, 0), mc),
         })  # fmt: skip
     measured = {
         "rate": rate,
