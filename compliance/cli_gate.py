@@ -22,6 +22,17 @@ STATUS_WORDS = {
 }
 
 
+def _split(refs: list[str]) -> list[str]:
+    """`--policy feat,privacy` as `--policy feat --policy privacy` (as --protected takes
+    commas); an empty name is refused."""
+    from compliance.cli import fail
+
+    out = [r.strip() for ref in refs for r in ref.split(",")]
+    if any(not r for r in out):
+        fail(f"--policy takes a pack id or a YAML file, got {', '.join(map(repr, refs))}")
+    return out
+
+
 def register(app: typer.Typer) -> None:
     """Add the policy commands to `app`."""
     from compliance.cli import fail, handle_errors
@@ -92,7 +103,8 @@ def register(app: typer.Typer) -> None:
         import datetime as dt
 
         from compliance.assessment import load_assessment
-        from policies import evaluate_inputs, findings_json, junit_xml, write_text
+        from policies import evaluate_inputs, findings_json, junit_xml
+        from policies._writers import check_outputs, write_files
 
         day = None
         if as_of is not None:
@@ -100,26 +112,63 @@ def register(app: typer.Typer) -> None:
                 day = dt.date.fromisoformat(as_of)
             except ValueError:
                 fail(f"--as-of takes a date YYYY-MM-DD, got {as_of!r}")
+        outputs = [
+            (junit, "--junit"),
+            (json_out, "--json"),
+            (write_assessment, "--write-assessment"),
+        ]
+        inputs = [
+            (assessment, "assessment"),
+            *[(p, "policy pack") for p in map(Path, policy) if p.is_file()],
+        ]
+        inputs += [(p, role) for p, role in ((attestations, "attestations file"),
+                   (waivers, "waivers file"), (baseline, "baseline")) if p is not None]  # fmt: skip
+        check_outputs(outputs, inputs)
+        policy = _split(policy)
         saved = load_assessment(assessment)
         refs = list(policy)
         if not refs and saved.policy is not None:
             refs = [
                 p.id if p.source == "builtin" or not p.path else p.path for p in saved.policy.packs
             ]
+            check_outputs(
+                outputs, [*inputs, *[(Path(r), "policy pack") for r in refs if Path(r).is_file()]]
+            )
         if not refs:
             fail(
                 f"{assessment}: no policy pack recorded in the assessment; name one with --policy",
                 hint="built-in packs: feat, privacy, nyc-ll144, eeoc-four-fifths, eu-ai-act",
             )
+        created = dt.datetime.fromisoformat(saved.created_at).date()
+        if day is not None and day < created:
+            typer.echo(
+                f"warning: --as-of {day.isoformat()} is before the assessment was made "
+                f"({created.isoformat()}): waivers and review dates are judged as of a past "
+                "day, so an expired waiver may count as valid",
+                err=True,
+            )
         section, used = evaluate_inputs(
             saved, refs, attestations=attestations, waivers=waivers, baseline=baseline, as_of=day
         )
+        if not policy and saved.policy is not None:
+            recorded = {p.id: p for p in saved.policy.packs}
+            for ref in section.packs:
+                before = recorded.get(ref.id)
+                if before is not None and before.sha256 and before.sha256 != ref.sha256:
+                    typer.echo(
+                        f"warning: pack {ref.id} ({ref.path or 'built-in'}) has changed since "
+                        f"the assessment recorded it (sha256 {before.sha256[:12]}... then, "
+                        f"{(ref.sha256 or '')[:12]}... now); it is evaluated as it is now",
+                        err=True,
+                    )
         blocking_open = section.verdict == "open"
         code = 1 if section.verdict == "fail" or (fail_on_open and blocking_open) else 0
+        files: list[tuple[Path, str]] = []
         if junit is not None:
-            write_text(junit, junit_xml(section))
+            files.append((junit, junit_xml(section, fail_on_open=fail_on_open)))
         if json_out is not None:
-            write_text(json_out, findings_json(section, exit_code=code, assessment=str(assessment)))
+            text = findings_json(section, exit_code=code, assessment=str(assessment))
+            files.append((json_out, text))
         if write_assessment is not None:
             import hashlib
 
@@ -135,13 +184,17 @@ def register(app: typer.Typer) -> None:
             updated = saved.model_copy(
                 update={"policy": section, "inputs": [*saved.inputs, *added]}
             )
-            write_text(write_assessment, updated.to_json())
+            files.append((write_assessment, updated.to_json()))
+        write_files(files)
         if not quiet:
             for f in section.findings:
                 word = STATUS_WORDS[f.status]
                 mark = "" if f.severity == "blocking" else " (advisory)"
                 typer.echo(f"{word:8} {f.pack}/{f.check}{mark}: {f.title}. {f.message}")
         counts = ", ".join(f"{n} {s}" for s, n in section.counts.items() if n)
+        judged = sum(f.status in ("pass", "fail", "warn", "waived") for f in section.findings)
+        if not judged:
+            counts += f"; none of the {len(section.findings)} checks could be judged"
         packs = ", ".join(f"{p.id} {p.version}" for p in section.packs)
         typer.echo(f"verdict: {section.verdict.upper()} ({counts}) - packs: {packs}")
         raise typer.Exit(code)
@@ -166,7 +219,7 @@ def register(app: typer.Typer) -> None:
         """Write the questionnaire of every attestation question of the packs (YAML)."""
         from policies import load_pack, questionnaire_text, write_text
 
-        text = questionnaire_text([load_pack(p) for p in policy])
+        text = questionnaire_text([load_pack(p) for p in _split(policy)])
         if out is None:
             typer.echo(text, nl=False)
             return

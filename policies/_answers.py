@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,18 @@ def _date_text(v: Any) -> Any:
     if isinstance(v, dt.date):
         return v.isoformat()
     return v
+
+
+def _not_blank(v: Any) -> Any:
+    """Text of spaces only reads as signed but names nobody: refused."""
+    if isinstance(v, str) and v and not v.strip():
+        raise ValueError("is blank (spaces only): write it, or leave it out")
+    return v
+
+
+BARE = {"yes", "no", "y", "n", "true", "false", "on", "off"}
+"""Answers that say nothing but yes or no (YAML reads some as true/false)."""
+_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
 
 class AnswerSpec(_Strict):
@@ -59,7 +72,7 @@ class AnswerSpec(_Strict):
     def _text(cls, v: Any) -> Any:
         if isinstance(v, bool | int | float):
             return str(v) if not isinstance(v, bool) else ("yes" if v else "no")
-        return v
+        return _not_blank(v)
 
 
 class QuestionnaireSpec(_Strict):
@@ -74,6 +87,11 @@ class WaiverSpec(_Strict):
     justification: str = Field(min_length=1)
     approver: str = Field(min_length=1)
     expires: dt.date
+
+    @field_validator("justification", "approver", mode="before")
+    @classmethod
+    def _signed(cls, v: Any) -> Any:
+        return _not_blank(v)
 
     @field_validator("expires", mode="before")
     @classmethod
@@ -176,7 +194,25 @@ def load_answers(path: str | Path) -> Answers:
         _raise_validation(marked, exc, (), QuestionnaireSpec)
         raise
     items: dict[tuple[str, str], AnswerSpec] = {}
+    raw_items = marked.data.get("items") or []
     for i, item in enumerate(spec.items):
+        loc = ("items", i, "answer")
+        raw = raw_items[i].get("answer") if isinstance(raw_items[i], dict) else None
+        bare = isinstance(raw, bool) or (isinstance(raw, str) and raw.strip().lower() in BARE)
+        if bare and item.compliant is None:
+            raise policy_error(
+                marked.path, marked.line_of(loc), loc,
+                f"a bare yes/no answer ({raw!r}) says too little: write the answer in words "
+                "and set compliant: true or false",
+            )  # fmt: skip
+        for text in _DATE.findall(item.answer or ""):
+            try:
+                dt.date.fromisoformat(text)
+            except ValueError:
+                raise policy_error(
+                    marked.path, marked.line_of(loc), loc,
+                    f"{text} is not a date (written YYYY-MM-DD, but no such day)",
+                ) from None  # fmt: skip
         key = (item.pack, item.check)
         if key in items:
             loc = ("items", i, "check")
@@ -187,18 +223,40 @@ def load_answers(path: str | Path) -> Answers:
     return Answers(items=items, marked=marked)
 
 
-def check_answers(answers: Answers, packs: Sequence[Pack]) -> None:
-    """An answer to a question no evaluated pack asks is refused, with its line."""
+def check_answers(answers: Answers, packs: Sequence[Pack], as_of: dt.date | None = None) -> None:
+    """An answer to a question no evaluated pack asks is refused, with its line; so is one
+    for a pack that is neither evaluated, nor built in, nor listed in the questionnaire's
+    `packs` (a misspelt pack: its answers would be lost), and one dated after `as_of`."""
+    from policies._packs import builtin_pack_ids
+
     by_id = {p.id: p for p in packs}
-    for i, (key, _item) in enumerate(answers.items.items()):
+    listed = {str(p).split("@")[0] for p in answers.marked.data.get("packs") or []}
+    known = {*by_id, *builtin_pack_ids(), *listed}
+    marked = answers.marked
+    for i, (key, item) in enumerate(answers.items.items()):
+        signed = item.date.strip() if item.date else ""
+        if as_of is not None and signed and dt.date.fromisoformat(signed) > as_of:
+            loc = ("items", i, "date")
+            raise policy_error(
+                marked.path, marked.line_of(loc), loc,
+                f"{item.date} is after the evaluation date {as_of.isoformat()}: an answer "
+                "cannot be signed in the future",
+            )  # fmt: skip
         pack = by_id.get(key[0])
         if pack is None:
-            continue  # a questionnaire may cover packs not evaluated this time
+            if key[0] in known:
+                continue  # a questionnaire may cover packs not evaluated this time
+            loc = ("items", i, "pack")
+            raise policy_error(
+                marked.path, marked.line_of(loc), loc,
+                f"pack {key[0]!r} is neither evaluated here nor a built-in pack nor listed "
+                f"under 'packs' (evaluated: {', '.join(by_id)}), so its answers would be lost",
+            )  # fmt: skip
         pc = next((c for c in pack.checks if c.spec.id == key[1]), None)
         if pc is None or not pc.definition.asks_question:
             loc = ("items", i, "check")
             raise policy_error(
-                answers.marked.path, answers.marked.line_of(loc), loc,
+                marked.path, marked.line_of(loc), loc,
                 f"pack {key[0]!r} asks no question {key[1]!r}",
             )  # fmt: skip
 

@@ -150,7 +150,7 @@ def evaluate(
     if dupes:
         raise PolicyError(f"pack {dupes[0]!r} is given twice", field="policy")
     if answers is not None:
-        check_answers(answers, packs)
+        check_answers(answers, packs, as_of)
     findings: list[Finding] = []
     attestations: list[AttestationRecord] = []
     for pack in packs:

@@ -118,6 +118,10 @@ def _raise_validation(
         msg = f"required key '{loc[-1]}' is missing"
     elif kind.endswith("_type") or kind in ("literal_error", "string_pattern_mismatch"):
         msg = f"{err['msg']}, got {_type_name(err.get('input'))} {err.get('input')!r}"
+    elif kind == "value_error":
+        msg = str(err["msg"]).removeprefix("Value error, ")
+    elif isinstance(err.get("input"), int | float | str):
+        msg = f"{err['msg']}, got {err.get('input')!r}"
     else:
         msg = err["msg"]
     raise policy_error(marked.path, line, loc, msg) from exc
@@ -155,6 +159,12 @@ def parse_pack(marked: Marked, *, source: Literal["builtin", "file"]) -> Pack:
     except ValidationError as exc:
         _raise_validation(marked, exc, (), PackSpec)
         raise  # unreachable
+    if source == "file" and spec.id in builtin_pack_ids():
+        raise policy_error(
+            marked.path, marked.line_of(("id",)), ("id",),
+            f"{spec.id!r} is the id of a built-in pack; give your pack an id of its own "
+            f"(e.g. {spec.id}-acme), so that no report or JUnit file shows it as the built-in",
+        )  # fmt: skip
     principles = {p.id for p in spec.principles}
     seen: dict[str, int] = {}
     checks: list[PackCheck] = []
@@ -185,6 +195,10 @@ def parse_pack(marked: Marked, *, source: Literal["builtin", "file"]) -> Pack:
         thresholds = _validate_options(
             marked, definition.thresholds, c.thresholds, (*base, "thresholds")
         )
+        problem = definition.validate(params, thresholds) if definition.validate else None
+        if problem is not None:
+            loc = (*base, *problem[0].split("."))
+            raise policy_error(marked.path, marked.line_of(loc), loc, problem[1])
         checks.append(
             PackCheck(spec=c, definition=definition, params=params, thresholds=thresholds)
         )

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from compliance.errors import PolicyError
 
@@ -32,9 +32,38 @@ DEFAULT_MIN_CELL = 10
 
 
 class Options(BaseModel):
-    """Base of a check's parameters and thresholds: strict types, unknown keys refused."""
+    """Base of a check's parameters and thresholds: strict types, unknown keys refused,
+    NaN and infinity refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+def _fraction(v: float) -> float:
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"a fraction from 0 to 1 is expected (write 0.03 for 3%), got {v:g}")
+    return v
+
+
+def _level(v: float) -> float:
+    if not 0.0 < v <= 1.0:
+        raise ValueError(f"a level above 0 and at most 1 is expected (e.g. 0.05), got {v:g}")
+    return v
+
+
+def _non_negative(v: float) -> float:
+    if v < 0:
+        raise ValueError(f"a number of at least 0 is expected, got {v:g}")
+    return v
+
+
+Fraction = Annotated[float, AfterValidator(_fraction)]
+"""A rate, ratio, share or gap between rates: 0 to 1 (a percentage written as 3 is refused)."""
+Level = Annotated[float, AfterValidator(_level)]
+"""A significance level: above 0, at most 1."""
+NonNegative = Annotated[float, AfterValidator(_non_negative)]
+"""A finite number of at least 0 (an epsilon, a tolerance)."""
+Count = Annotated[int, Field(ge=1)]
+"""A number of rows: at least 1."""
 
 
 class NoOptions(Options):
@@ -71,6 +100,9 @@ class CheckContext:
 
 
 CheckFunc = Callable[[CheckContext, Any, Any], Outcome]
+OptionsCheck = Callable[[Any, Any], "tuple[str, str] | None"]
+"""Checks a pack's params and thresholds together when the pack is loaded: None, or the
+key (`thresholds.max_difference`) and the reason it is refused."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +114,7 @@ class CheckDef:
     params: type[Options] = NoOptions
     thresholds: type[Options] = NoOptions
     summary: str = ""
+    validate: OptionsCheck | None = None
 
     @property
     def asks_question(self) -> bool:
@@ -100,6 +133,7 @@ def check(
     thresholds: type[Options] = NoOptions,
     summary: str = "",
     register: bool = True,
+    validate: OptionsCheck | None = None,
 ) -> Callable[[CheckFunc], CheckDef]:
     """Decorator: make a function a check with id `id` (and register it)."""
 
@@ -110,6 +144,7 @@ def check(
             params=params,
             thresholds=thresholds,
             summary=summary or (func.__doc__ or "").strip().split("\n")[0],
+            validate=validate,
         )
         if register:
             register_check(definition)

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from policies._builtin._common import listing, metric_value, num, section_items, slice_name, words
-from policies._registry import CheckContext, Options, Outcome, check
+from policies._builtin._common import (
+    known_name,
+    listing,
+    metric_value,
+    num,
+    section_items,
+    slice_name,
+    words,
+)
+from policies._registry import CheckContext, NonNegative, Options, Outcome, check
 
 HIGHER_IS_BETTER = {
     "accuracy", "balanced_accuracy", "roc_auc", "precision", "true_positive_rate",
@@ -35,9 +43,15 @@ class DriftParams(Options):
     privacy: bool = True
     """Compare membership-inference AUC and TPR at low FPR, attack by attack."""
 
+    @field_validator("metrics")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        known = sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER)
+        return [known_name(m, known) for m in v]
+
 
 class DriftThresholds(Options):
-    tolerance: float = 0.02
+    tolerance: NonNegative = 0.02
     """A figure may get worse by up to this much (absolute) before it is a finding."""
 
 
@@ -56,6 +70,35 @@ def _gaps(assessment: Any) -> tuple[str | None, dict[tuple[Any, ...], float]]:
     return fairness.primary_metric, out
 
 
+def _unlike(now: Any, base: Any) -> list[str]:
+    """Why a baseline is no earlier assessment of the same use: made after this one, or on
+    another task, target, positive label or protected attributes."""
+    import datetime as dt
+
+    out = []
+    try:
+        later = dt.datetime.fromisoformat(base.created_at) > dt.datetime.fromisoformat(
+            now.created_at
+        )
+    except (TypeError, ValueError):
+        later = False
+    if later:
+        out.append(f"it was made after it ({now.created_at})")
+    if now.model.task != base.model.task:
+        out.append(f"task {base.model.task}, not {now.model.task}")
+    a, b = now.fairness, base.fairness
+    if a is not None and b is not None:
+        for field in ("target", "positive_label"):
+            if getattr(a, field) != getattr(b, field):
+                out.append(f"{field} {getattr(b, field)!r}, not {getattr(a, field)!r}")
+        if sorted(a.protected) != sorted(b.protected):
+            out.append(
+                f"protected attributes {', '.join(sorted(b.protected))}, not "
+                f"{', '.join(sorted(a.protected))}"
+            )
+    return out
+
+
 @check(
     "baseline.drift",
     params=DriftParams,
@@ -70,6 +113,14 @@ def drift(ctx: CheckContext, p: DriftParams, t: DriftThresholds) -> Outcome:
             "No previous assessment was given (--baseline), so drift was not measured.",
         )
     now = ctx.assessment
+    unlike = _unlike(now, base)
+    if unlike:
+        return Outcome(
+            "insufficient_data",
+            f"The baseline (assessment of {base.created_at}) cannot be compared with this one: "
+            f"{'; '.join(unlike)}.",
+            {"baseline_created_at": base.created_at, "not_comparable": unlike},
+        )
     worse: list[dict[str, Any]] = []
     compared = 0
     if now.fairness is not None and base.fairness is not None:

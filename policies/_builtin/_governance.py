@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from policies._builtin._common import first_number, listing, num, section_items
-from policies._registry import CheckContext, NoOptions, Options, Outcome, check
+from policies._registry import CheckContext, Fraction, NoOptions, Options, Outcome, check
 
 
 class AttestationParams(Options):
@@ -26,7 +26,9 @@ def _attestation_outcome(ctx: CheckContext) -> Outcome | None:
             "questionnaire.",
         )
     if a.status == "incomplete":
-        missing = [k for k in ("answer", "name", "role", "date") if not getattr(a, k)]
+        missing = [
+            k for k in ("answer", "name", "role", "date") if not (getattr(a, k) or "").strip()
+        ]
         return Outcome(
             "open",
             f"Answered but not signed off: {', '.join(missing)} missing in the questionnaire.",
@@ -124,7 +126,7 @@ class PersonalAttributesParams(Options):
 
 
 class ProxyThresholds(Options):
-    min_proxy_auc: float | None = None
+    min_proxy_auc: Fraction | None = None
     """A feature predicting a protected attribute with at least this AUC is a proxy; by
     default the proxy search's own flag (its threshold is in the evidence)."""
 

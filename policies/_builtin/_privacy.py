@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance.wording import lower_bound_text
 from policies._builtin._common import (
     count,
     first_number,
@@ -17,7 +18,15 @@ from policies._builtin._common import (
     section_items,
     size,
 )
-from policies._registry import CheckContext, NoOptions, Options, Outcome, check
+from policies._registry import (
+    CheckContext,
+    Fraction,
+    NonNegative,
+    NoOptions,
+    Options,
+    Outcome,
+    check,
+)
 
 RUN_HINT = "run `compliance assess` with --train, --population and --attacks {}"
 
@@ -31,9 +40,9 @@ def _membership(ctx: CheckContext) -> list[dict[str, Any]]:
 
 
 class MembershipThresholds(Options):
-    max_tpr_at_1pct_fpr: float = 0.03
+    max_tpr_at_1pct_fpr: Fraction = 0.03
     """Largest accepted true-positive rate of any attack at 1% false positives (random: 1%)."""
-    max_tpr_at_01pct_fpr: float = 0.005
+    max_tpr_at_01pct_fpr: Fraction = 0.005
     """Largest accepted true-positive rate at 0.1% false positives (random: 0.1%)."""
 
 
@@ -53,6 +62,8 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     rows = []
     over: list[str] = []
     uncertain: list[str] = []
+    missing: list[str] = []
+    no_interval = 0
     for a in attacks:
         tpr = a.get("tpr_at_fpr") or {}
         cis = a.get("tpr_at_fpr_ci") or {}
@@ -67,7 +78,12 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
             row[f"tpr_at_{fpr}"] = value
             row[f"tpr_at_{fpr}_ci"] = [ci.get("ci_low"), ci.get("ci_high")]
             low, high = ci.get("ci_low"), ci.get("ci_high")
-            if value is None or (value <= limit and (high is None or high <= limit)):
+            if value is None:  # a figure the pack thresholds is missing: nothing is bounded
+                missing.append(f"{a.get('name')} at {pct(float(fpr), 1)} FPR")
+                continue
+            if high is None:
+                no_interval += 1
+            if value <= limit and (high is None or high <= limit):
                 continue
             interval = f"CI {pct(low, 2)}-{pct(high, 2)}" if low is not None else ""
             text = (
@@ -83,37 +99,45 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
             )
         rows.append(row)
     measured = {"attacks": rows}
-    judged = [r for r in rows if r["tpr_at_0.01"] is not None or r["tpr_at_0.001"] is not None]
-    if not judged:
-        return Outcome(
-            "insufficient_data", "The membership attacks report no TPR at low FPR.", measured
-        )
+    gap = f" No TPR in the evidence for {listing(missing)}." if missing else ""
     if over:
         return Outcome(
             "fail",
-            f"Membership inference succeeds beyond the threshold: {listing(over)}.",
+            f"Membership inference succeeds beyond the threshold: {listing(over)}.{gap}",
             measured,
         )
     if uncertain:
         return Outcome(
             "warn",
             f"Membership inference may succeed beyond the threshold (its 95% interval "
-            f"straddles it): {listing(uncertain)}.",
+            f"straddles it): {listing(uncertain)}.{gap}",
             measured,
         )
-    best1 = max((r["tpr_at_0.01"] or 0.0) for r in judged)
-    best01 = max((r["tpr_at_0.001"] or 0.0) for r in judged)
+    if missing:
+        return Outcome(
+            "insufficient_data",
+            f"The membership attacks do not report every figure the thresholds need: no TPR "
+            f"for {listing(missing)}.",
+            measured,
+        )
+    best1 = max(r["tpr_at_0.01"] for r in rows)
+    best01 = max(r["tpr_at_0.001"] for r in rows)
+    basis = (
+        "every attack's 95% interval lies within the thresholds"
+        if not no_interval
+        else f"within the thresholds ({count(no_interval, 'figure')} without an interval in "
+        "the evidence, judged on its estimate)"
+    )
     return Outcome(
         "pass",
-        f"The strongest of {len(judged)} membership attacks catches {pct(best1, 2)} of "
-        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR; every attack's 95% interval "
-        "lies within the thresholds.",
+        f"The strongest of {len(rows)} membership attacks catches {pct(best1, 2)} of "
+        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR; {basis}.",
         measured,
     )
 
 
 class EpsilonThresholds(Options):
-    max_epsilon_lower_bound: float = 1.0
+    max_epsilon_lower_bound: NonNegative = 1.0
     """Largest accepted empirical lower bound on epsilon (0 means no leakage shown)."""
 
 
@@ -139,6 +163,7 @@ def empirical_epsilon(ctx: CheckContext, p: NoOptions, t: EpsilonThresholds) -> 
             measured,
         )
     name, eps, _ = max(bounds, key=lambda b: b[1])
+    bound = lower_bound_text(eps)  # a lower bound is rounded down: 0.8779 reads 0.87
     levels = [c for _, _, c in bounds if isinstance(c, int | float)]
     level = ""
     if len(levels) == len(bounds) == 1:
@@ -151,20 +176,20 @@ def empirical_epsilon(ctx: CheckContext, p: NoOptions, t: EpsilonThresholds) -> 
     if eps > t.max_epsilon_lower_bound:
         return Outcome(
             "fail",
-            f"The {name} attack proves epsilon is at least {num(eps, 2)}{level}, above the "
+            f"The {name} attack proves epsilon is at least {bound}{level}, above the "
             f"accepted {t.max_epsilon_lower_bound:g}.",
             measured,
         )
     return Outcome(
         "pass",
-        f"The largest empirical lower bound on epsilon is {num(eps, 2)}{level} ({name}), within "
+        f"The largest empirical lower bound on epsilon is {bound}{level} ({name}), within "
         f"the accepted {t.max_epsilon_lower_bound:g}.",
         measured,
     )
 
 
 class AttributeThresholds(Options):
-    max_advantage: float = 0.02
+    max_advantage: Fraction = 0.02
     """Largest accepted accuracy gain of the attack over the imputation baseline."""
 
 
@@ -180,37 +205,93 @@ def attribute_inference(ctx: CheckContext, p: NoOptions, t: AttributeThresholds)
             "insufficient_data",
             "No attribute-inference evidence: " + RUN_HINT.format("attribute") + ".",
         )
-    rows, over, failing = [], [], []
+    rows: list[dict[str, Any]] = []
+    over: list[str] = []
+    uncertain: list[str] = []
+    unjudged: list[str] = []
+    failing: list[dict[str, str]] = []
+    limit = t.max_advantage
     for it in items:
-        adv = it.get("advantage") or {}
+        name = str(it.get("attribute"))
+        adv = it.get("advantage")
+        adv = adv if isinstance(adv, dict) else {}
         value = first_number(it, "advantage")
-        lo = adv.get("ci_low") if isinstance(adv, dict) else None
-        rows.append({"attribute": it.get("attribute"), "advantage": value, "advantage_ci_low": lo,
-                     "advantage_ci_high": adv.get("ci_high") if isinstance(adv, dict) else None,
-                     "n_records": size(it.get("n_records"), ctx.min_cell)})  # fmt: skip
-        # A finding only when the interval excludes the threshold's side of zero.
-        if value is not None and value > t.max_advantage and (lo is None or lo > 0):
-            over.append(f"{it.get('attribute')} +{pct(value)} (CI low {pct(lo)})")
-            failing.append({"attribute": str(it.get("attribute"))})
+        lo, hi = first_number(adv, "ci_low"), first_number(adv, "ci_high")
+        accuracy = first_number(it, "attack_accuracy")
+        majority = first_number(it, "majority_rate")
+        row: dict[str, Any] = {
+            "attribute": it.get("attribute"), "advantage": value, "advantage_ci_low": lo,
+            "advantage_ci_high": hi, "n_records": size(it.get("n_records"), ctx.min_cell),
+        }  # fmt: skip
+        rows.append(row)
+        # as attacks/attribute.py reads it: an attack clearly worse than the baseline, or
+        # than guessing the commonest value, failed to learn; its run bounds nothing
+        failed = (hi is not None and hi < 0) or (
+            accuracy is not None and majority is not None and accuracy < majority - 0.02
+        )
+        interval = f"CI {_signed_pct(lo)} to {_signed_pct(hi)}" if lo is not None else "no CI"
+        if value is None:
+            row["verdict"] = "insufficient_data"
+            unjudged.append(f"{name} (no advantage in the evidence)")
+        elif failed:
+            row["verdict"] = "insufficient_data"
+            unjudged.append(f"{name} (the attack did worse than its baselines: inconclusive)")
+        elif value > limit and (lo is None or lo > 0):
+            row["verdict"] = "fail"
+            over.append(f"{name} {_signed_pct(value)} ({interval})")
+            failing.append({"attribute": name})
+        elif value > limit or hi is None or hi > limit:
+            # above the limit but not different from 0, or within it with an interval that
+            # reaches past it: neither shown nor ruled out
+            row["verdict"] = "warn"
+            uncertain.append(f"{name} {_signed_pct(value)} ({interval})")
+        else:
+            row["verdict"] = "pass"
     measured = {"attributes": rows}
+    judged = sum(r["verdict"] != "insufficient_data" for r in rows)
+    tail = f" Not judged: {listing(unjudged)}." if unjudged else ""
     if over:
         return Outcome(
             "fail",
             f"The model lets an attacker infer {listing(over)} better than imputation from the "
-            f"other columns, beyond the accepted {pct(t.max_advantage)}.",
+            f"other columns, beyond the accepted {pct(limit)}.{tail}",
             measured,
             failing,
+        )
+    if uncertain:
+        return Outcome(
+            "warn",
+            f"An advantage over imputation beyond the accepted {pct(limit)} is neither shown "
+            f"nor ruled out (its 95% interval reaches past the limit or includes 0) for "
+            f"{listing(uncertain)}.{tail}",
+            measured,
+        )
+    if unjudged:
+        return Outcome(
+            "insufficient_data",
+            f"Attribute inference bounds nothing for {count(len(unjudged), 'attribute')}: "
+            f"{listing(unjudged)}"
+            + (f"; {count(judged, 'other attribute')} within the limit." if judged else "."),
+            measured,
         )
     return Outcome(
         "pass",
         f"For {count(len(rows), 'attribute')} the attack does no better than imputation by "
-        f"more than {pct(t.max_advantage)}.",
+        f"more than {pct(limit)}, interval included.",
         measured,
     )
 
 
+def _signed_pct(value: float | None) -> str:
+    """+8.0%, -0.3%; an advantage that rounds to zero reads +0.0%."""
+    if value is None:
+        return "n/a"
+    text = f"{100 * value:+.1f}%"
+    return "+0.0%" if text == "-0.0%" else text
+
+
 class InversionThresholds(Options):
-    max_recognition_over_baseline: float = 0.2
+    max_recognition_over_baseline: Fraction = 0.2
     """Largest accepted excess of the reconstructions' recognition rate over the class-mean
     baseline's."""
 

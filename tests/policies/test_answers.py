@@ -220,3 +220,95 @@ def test_f4_review_date(build: Any, tmp_path: Path, answer: str, status: str, wo
     )
     f4 = next(f for f in section.findings if f.check == "F4")
     assert f4.status == status and words in f4.message
+
+
+def _answers(tmp_path: Path, items: str, header: str = "") -> Path:
+    path = tmp_path / "answers.yaml"
+    path.write_text(f"questionnaire: 1\n{header}items:\n{items}", encoding="utf-8")
+    return path
+
+
+SIGNED = "    name: Ada\n    role: CRO\n    date: 2026-11-20\n"
+
+
+def _evaluate(build: Any, path: Path, *packs: str) -> Any:
+    return policies.evaluate(
+        build["assessment"](),
+        [policies.load_pack(p) for p in packs or ("feat",)],
+        answers=policies.load_answers(path),
+        as_of=DAY,
+    )
+
+
+def test_a_misspelt_pack_is_refused_not_silently_ignored(build: Any, tmp_path: Path) -> None:
+    items = "  - pack: feat\n    check: A4\n    answer: Appeals go to the ombudsman\n" + SIGNED
+    items += "  - pack: feet\n    check: E1\n    answer: Aligned with the code\n" + SIGNED
+    path = _answers(tmp_path, items)
+    with pytest.raises(
+        PolicyError, match=r"field 'items\[1\]\.pack': line 9: pack 'feet' is neither evaluated"
+    ):
+        _evaluate(build, path)
+    # a real pack that is not evaluated this time is fine: built in, or listed under packs
+    ok = items.replace("pack: feet", "pack: nyc-ll144").replace("check: E1", "check: LL144-data")
+    _evaluate(build, _answers(tmp_path, ok))
+    custom = items.replace("pack: feet", "pack: acme")
+    _evaluate(build, _answers(tmp_path, custom, header="packs: [feat@1.0, acme@2.1]\n"))
+
+
+@pytest.mark.parametrize("field", ["name", "role", "answer"])
+def test_blank_signer_fields_are_refused(tmp_path: Path, field: str) -> None:
+    items = "  - pack: feat\n    check: A4\n    answer: Appeals go to the ombudsman\n" + SIGNED
+    given = {"name": "Ada", "role": "CRO", "answer": "Appeals go to the ombudsman"}[field]
+    items = items.replace(f"    {field}: {given}", f'    {field}: "   "')
+    path = _answers(tmp_path, items)
+    with pytest.raises(PolicyError, match=rf"field 'items\[0\]\.{field}': line \d+: is blank"):
+        policies.load_answers(path)
+
+
+def test_blank_approver_or_justification_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "waivers.yaml"
+    for old in ("Grace Hopper, Chief Risk Officer", "Remediation plan R-12 retrains with "
+                "reweighing before 2027-01-31."):  # fmt: skip
+        path.write_text(WAIVERS.format(expires="2026-12-31").replace(old, '"   "'), "utf-8")
+        with pytest.raises(PolicyError, match=r"field 'waivers\[0\]\.\w+': line \d: is blank"):
+            policies.load_waivers(path)
+
+
+def test_not_signed_off_names_the_missing_field(build: Any, tmp_path: Path) -> None:
+    items = "  - pack: feat\n    check: A4\n    answer: Appeals go to the ombudsman\n"
+    items += "    role: CRO\n    date: 2026-11-20\n"
+    a4 = next(f for f in _evaluate(build, _answers(tmp_path, items)).findings if f.check == "A4")
+    assert a4.status == "open" and "Answered but not signed off: name missing" in a4.message
+
+
+@pytest.mark.parametrize("answer", ["no", "yes", "true", "'No'", "off"])
+def test_a_bare_yes_or_no_needs_compliant(build: Any, tmp_path: Path, answer: str) -> None:
+    items = f"  - pack: feat\n    check: E1\n    answer: {answer}\n" + SIGNED
+    with pytest.raises(
+        PolicyError, match=r"field 'items\[0\]\.answer': line 5: a bare yes/no answer"
+    ) as err:
+        policies.load_answers(_answers(tmp_path, items))
+    assert "set compliant: true or false" in str(err.value)
+    # with compliant stated, the bare answer is what it says
+    path = _answers(tmp_path, items + "    compliant: false\n")
+    e1 = next(f for f in _evaluate(build, path).findings if f.check == "E1")
+    assert e1.status == "fail"
+
+
+def test_an_impossible_date_in_an_answer_is_an_error(tmp_path: Path) -> None:
+    """'next review 2027-02-30' was dropped silently and the last review date used."""
+    items = "  - pack: feat\n    check: F4\n"
+    items += "    answer: Reviewed 2025-01-01; next review 2027-02-30; monthly\n" + SIGNED
+    with pytest.raises(
+        PolicyError, match=r"field 'items\[0\]\.answer': line 5: 2027-02-30 is not a date"
+    ):
+        policies.load_answers(_answers(tmp_path, items))
+
+
+def test_an_answer_dated_after_the_evaluation_is_refused(build: Any, tmp_path: Path) -> None:
+    items = "  - pack: feat\n    check: A4\n    answer: Appeals go to the ombudsman\n"
+    items += SIGNED.replace("2026-11-20", "2099-01-01")
+    with pytest.raises(
+        PolicyError, match=r"field 'items\[0\]\.date': line 8: 2099-01-01 is after the evaluation"
+    ):
+        _evaluate(build, _answers(tmp_path, items))

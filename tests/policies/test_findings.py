@@ -147,7 +147,10 @@ def test_ll144_ratios_exclusion_and_unknown_count(build: Any) -> None:
     assert race["highest"] == {"race": "A"}
     assert cats["B"]["impact_ratio"] == pytest.approx((360 / 975) / (390 / 990))
     assert cats["C"]["excluded"] and cats["C"]["impact_ratio"] is None
-    assert cats["C"]["selection_rate"] == pytest.approx(2 / 15)  # still reported
+    # still reported; 2 selected of 15 is a count under 10
+    assert cats["C"]["selection_rate"] == pytest.approx(2 / 15)
+    assert cats["C"]["selected"] == "fewer than 10"
+    assert cats["C"]["n"] == 15 and cats["B"]["selection_rate"] == pytest.approx(360 / 975)
     assert cats["(missing)"]["unknown"] and cats["(missing)"]["excluded"]
     assert race["unknown_count"] == fairness.overall.n - (990 + 975 + 15)
     sex = dims[("sex",)]
@@ -329,9 +332,13 @@ def test_no_finding_prints_a_group_size_under_the_minimum_cell(build: Any) -> No
     by_check = {(f.pack, f.check): f for f in section.findings}
     f1 = by_check[("feat", "F1")]
     assert f1.status == "fail" and "race=C" in f1.message
-    assert "race=C against race=A (-0.50, CI -0.53 to -0.47, n fewer than 10)" in f1.message
+    # its rate rests on a count under 10, so the gap (which gives the rate back) is hidden
+    assert "race=C against race=A (figures suppressed: they would give back a count under 10)" in (
+        f1.message
+    )
     row = next(r for r in f1.measured["slices"] if r["slice"] == {"race": "C"})
     assert row["n"] == "fewer than 10" and row["n_denominator"] == "fewer than 10"
+    assert row["value"] is None and row["difference"] is None and row["ratio"] is None
     ff = by_check[("eeoc-four-fifths", "four-fifths")]
     row = next(r for r in ff.measured["comparisons"] if r["slice"] == {"race": "C"})
     assert row["n"] == "fewer than 10" and row["verdict"] == "warn"
@@ -353,3 +360,193 @@ def test_no_finding_prints_a_group_size_under_the_minimum_cell(build: Any) -> No
         assert _small_counts(f.measured, 10) == [], (f.pack, f.check)
         assert not re.search(r"\bn=[0-9]\b", f.message), (f.pack, f.check, f.message)
         assert not re.search(r"\b7\b", f.message), (f.pack, f.check, f.message)
+
+
+def _attribute(value: float | None, low: float | None, high: float | None, accuracy: float = 0.84,
+               majority: float = 0.67) -> Any:  # fmt: skip
+    from compliance.evidence.privacy import AttributeInferenceResult
+
+    return AttributeInferenceResult(
+        attribute="sex", n_records=5000, n_classes=2, model_queried=True,
+        attack_accuracy=Estimate(value=accuracy), attack_balanced_accuracy=None,
+        baseline_accuracy=Estimate(value=0.84), baseline_balanced_accuracy=None,
+        advantage=Estimate(value=value, ci_low=low, ci_high=high), majority_rate=majority,
+        seconds=1.0, summary="",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("attribute", "status", "words"),
+    [
+        # what attacks/attribute.py calls inconclusive: clearly worse than the baseline...
+        ((-0.05, -0.06, -0.04), "insufficient_data", "inconclusive"),
+        # ...or than guessing the commonest value
+        ((0.0, -0.01, 0.01, 0.60), "insufficient_data", "inconclusive"),
+        ((None, None, None), "insufficient_data", "no advantage in the evidence"),
+        # +8% is four times the limit, but its interval includes 0: not shown, not ruled out
+        ((0.08, -0.01, 0.17), "warn", "+8.0% (CI -1.0% to +17.0%)"),
+        # within the limit, but an interval up to +5% does not rule the limit out
+        ((0.01, -0.03, 0.05), "warn", "neither shown nor ruled out"),
+        ((0.08, 0.03, 0.13), "fail", "sex +8.0%"),
+        ((-0.003, -0.009, 0.003), "pass", "interval included"),
+    ],
+)
+def test_attribute_inference_passes_only_on_a_conclusive_bounded_advantage(
+    build: Any, attribute: tuple[Any, ...], status: str, words: str
+) -> None:
+    privacy = PrivacySection(attribute=[_attribute(*attribute)])
+    p3 = run(build["assessment"](privacy=privacy), "privacy")["P3"]
+    assert p3.status == status, p3.message
+    assert words in p3.message
+
+
+def test_data_model_review_is_insufficient_when_no_group_is_judged(build: Any) -> None:
+    """Every slice under the minimum slice size (assess --min-slice-size 20000): F3 judged
+    nothing, so it must not read 'All groups are represented, labelled, served ...'."""
+    slices = [
+        build["slice"]({"sex": "M"}, 400, 100, 100, 400, min_n=5000),
+        build["slice"]({"sex": "F"}, 600, 50, 140, 210, min_n=5000),
+    ]
+    f3 = run(build["assessment"](fairness=build["fairness"](slices)), "feat")["F3"]
+    assert f3.status == "insufficient_data" and "None of the 2 groups" in f3.message
+    # one group judged: a pass says how many were not
+    slices[0] = build["slice"]({"sex": "M"}, 400, 100, 100, 400)
+    f3 = run(build["assessment"](fairness=build["fairness"](slices)), "feat")["F3"]
+    assert f3.status != "pass" or "1 group too small to judge" in f3.message
+
+
+def test_membership_tpr_with_a_thresholded_figure_missing_is_insufficient(build: Any) -> None:
+    """Edited or older evidence without the TPR at 1% FPR: never '0.00%' and a pass."""
+    attack = AttackResult(
+        name="rmia", auc=0.55, tpr_at_fpr={"0.001": 0.0001},
+        tpr_at_fpr_ci={"0.001": Estimate(value=0.0001, ci_low=0.0, ci_high=0.0005)},
+        epsilon_lower_bound=None, n_members=8000, n_nonmembers=8000, reference_models=4,
+        seconds=1.0,
+    )  # fmt: skip
+    p1 = run(build["assessment"](privacy=PrivacySection(membership=[attack])), "privacy")["P1"]
+    assert p1.status == "insufficient_data" and "no TPR for rmia at 1.0% FPR" in p1.message
+    assert "0.00%" not in p1.message
+
+
+def test_four_fifths_compares_the_favourable_outcome(build: Any) -> None:
+    """When the positive label is unfavourable (a default flag, a fraud alert), being
+    selected is the adverse outcome: the rule compares 1 - selection rate, against the group
+    that most often escapes selection. sex=M is selected 50%, sex=F 26%: F is the reference
+    (74% not selected) and M's ratio is 0.50 / 0.74 = 0.68, an adverse impact on M."""
+    fairness = build["fairness"](build["standard"]())
+    assert fairness.metric_selection is not None
+    unfavourable = fairness.model_copy(
+        update={
+            "metric_selection": fairness.metric_selection.model_copy(
+                update={"positive_label_favourable": False}
+            )
+        }
+    )
+    f = run(build["assessment"](fairness=unfavourable), "eeoc-four-fifths")["four-fifths"]
+    rows = {tuple(r["slice"].items()): r for r in f.measured["comparisons"]}
+    assert rows[(("sex", "F"),)]["verdict"] == "reference"
+    male = rows[(("sex", "M"),)]
+    assert male["rate"] == pytest.approx(0.5) and male["highest_rate"] == pytest.approx(0.74)
+    assert male["ratio"] == pytest.approx(0.5 / 0.74) and male["verdict"] == "fail"
+    assert f.status == "fail" and f.slices == [{"sex": "M"}]
+    assert "favourable outcome" in f.message and f.measured["rate"] == "1 - selection_rate"
+
+
+def test_findings_hide_what_the_report_tables_hide(build: Any) -> None:
+    """race=C (7 people) is hidden in the tables, and race=D's size with it (the races add
+    up to everyone, so D's size, the next smallest, would give C's back); race=E's TPR rests
+    on 5 true positives. The findings print neither D's size nor any rate, gap or ratio of
+    C, D or E (as the four-fifths sentence once printed sizes the tables hide)."""
+    from reports._format import fairness_suppression, slice_key
+
+    small = build["slice"]({"race": "C"}, 2, 1, 3, 1, min_n=5)
+    d = build["slice"]({"race": "D"}, 200, 30, 40, 60)  # 330 people, every count over 10
+    e = build["slice"]({"race": "E"}, 1500, 400, 95, 5)  # TPR 5/100: 5 is under 10
+    slices = [*build["standard"]()[:4], small, d, e]
+    fairness = build["fairness"](slices).model_copy(update={"min_slice_size": 3})
+    supp = fairness_suppression(fairness)
+    assert supp.hides(slice_key({"race": "D"}), "n")  # complementary: D's size goes too
+    section = policies.evaluate(
+        build["assessment"](fairness=fairness),
+        [policies.load_pack(p) for p in ("feat", "eeoc-four-fifths", "nyc-ll144")],
+        as_of=DAY,
+    )
+    for f in section.findings:
+        for pattern in (r"\b330\b", r"n=7\b"):
+            assert not re.search(pattern, f.message), (f.check, f.message)
+    by = {f.check: f for f in section.findings}
+    f1 = {r["slice"].get("race"): r for r in by["F1"].measured["slices"] if "race" in r["slice"]}
+    assert f1["D"]["n"] == "suppressed" and f1["C"]["n"] == "fewer than 10"
+    for race in ("C", "D", "E"):
+        assert f1[race]["value"] is None and f1[race]["difference"] is None, race
+    assert f1["B"]["n"] == 990 and f1["B"]["value"] == pytest.approx(0.70)
+    assert isinstance(f1["E"]["n"], int) and f1["E"]["n_denominator"] == "suppressed"
+    ff = {r["slice"]["race"]: r for r in by["four-fifths"].measured["comparisons"]
+          if "race" in r["slice"]}  # fmt: skip
+    assert ff["D"]["n"] == "suppressed" and ff["D"]["rate"] is None and ff["D"]["ratio"] is None
+    ll = next(d for d in by["LL144-ratios"].measured["dimensions"] if d["dimension"] == ["race"])
+    cats = {c["category"]["race"]: c for c in ll["categories"]}
+    # sizes stay numbers in the LL144 finding (the report's LL144 table hides them itself)
+    assert cats["D"]["share"] is None
+    assert cats["D"]["impact_ratio"] is None
+    f3 = {g["slice"].get("race"): g for g in by["F3"].measured["groups"] if "race" in g["slice"]}
+    assert f3["D"]["n"] == "suppressed" and f3["D"]["share"] is None
+    assert f3["D"]["base_rate"] is None and f3["E"]["balanced_accuracy"] is None
+
+
+@pytest.mark.parametrize(
+    ("reference", "why"),
+    [
+        # the reference group itself has too little data (assess --reference on a small group)
+        ((100, 10, 4, 45), "status"),
+        # its status is ok, but its TPR rests on 19 actual positives, under min_denominator 30
+        ((100, 10, 4, 15), "base"),
+    ],
+)
+def test_f1_judges_no_slice_against_a_reference_too_small_to_judge(
+    build: Any, reference: tuple[int, int, int, int], why: str
+) -> None:
+    from compliance.evidence.fairness import Disparity
+
+    ref = build["slice"]({"race": "R"}, *reference, min_n=200 if why == "status" else 30)
+    black = build["slice"]({"race": "B"}, 480, 60, 135, 315)
+    fairness = build["fairness"]([black, ref])
+    tpr = ref.metrics["true_positive_rate"].value
+    assert tpr is not None
+    diff = 315 / 450 - tpr
+    against_ref = Disparity(
+        metric="true_positive_rate", dimension=["race"], slice={"race": "B"},
+        reference={"race": "R"}, n_denominator=450,
+        difference=Estimate(value=diff, ci_low=diff - 0.01, ci_high=diff + 0.01),
+        ratio=Estimate(value=(315 / 450) / tpr), test="z", p_value=0.5, p_adjusted=0.5,
+        significant=False,
+    )  # fmt: skip
+    fairness = fairness.model_copy(update={"disparities": [against_ref]})
+    f1 = run(build["assessment"](fairness=fairness), "feat")["F1"]
+    row = next(r for r in f1.measured["slices"] if r["slice"] == {"race": "B"})
+    assert row["verdict"] == "insufficient_data"
+    assert row["reason"] == "the reference group is itself too small to judge"
+    assert f1.status == "insufficient_data" and "reference group itself too small" in f1.message
+
+
+def test_epsilon_lower_bound_is_rounded_down(build: Any) -> None:
+    """0.8779 is a lower bound: it reads 0.87, as in the report, never 0.88."""
+    privacy = PrivacySection(membership=[_attack("rmia", 0.012, 0.002, 0.877879)])
+    p2 = run(build["assessment"](privacy=privacy), "privacy")["P2"]
+    assert p2.status == "pass" and "is 0.87" in p2.message and "0.88" not in p2.message
+
+
+def test_drift_refuses_a_baseline_of_another_use_or_a_later_one(build: Any) -> None:
+    slices = build["standard"]()
+    now = build["assessment"](fairness=build["fairness"](slices))
+    newer = now.model_copy(update={"created_at": "2026-11-20T00:00:00+00:00"})
+    f = run(now, "feat", baseline=newer)["F4-drift"]
+    assert f.status == "insufficient_data" and "it was made after it" in f.message
+    races = build["fairness"]([s for s in slices if "race" in s.attributes])
+    other = build["assessment"](fairness=races.model_copy(update={"target": "income"}))
+    f = run(now, "feat", baseline=other)["F4-drift"]
+    assert f.status == "insufficient_data"
+    assert "target 'income', not 'y'" in f.message and "protected attributes race, not" in (
+        f.message
+    )
+    assert run(now, "feat", baseline=now)["F4-drift"].status == "pass"

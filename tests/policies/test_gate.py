@@ -251,3 +251,155 @@ def test_baseline_regression_is_a_blocking_finding(
     assert row["worse_by"] == pytest.approx((0.75 - 0.6) - (0.75 - 0.7))
     four_fifths = next(f for f in body["findings"] if f["check"] == "four-fifths")
     assert four_fifths["status"] != "fail"  # the exit code 1 is the drift's alone
+
+
+def _left(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        # a folder as --json, after a good --junit: nothing of either is written
+        (["--junit", "{out}/g.xml", "--json", "{out}"], "{out}: is a directory (--json)"),
+        (["--junit", "{out}/g.xml", "--write-assessment", "{out}"],
+         "{out}: is a directory (--write-assessment)"),
+        (["--json", "{out}/same", "--junit", "{out}/same"],
+         "{out}/same: is given to both --junit and --json"),
+        (["--json", "{assessment}"], "{assessment}: is the assessment the gate reads; --json"),
+        (["--write-assessment", "{assessment}"], "is the assessment the gate reads"),
+        (["--junit", "{out}/g.xml", "--json", "{out}/g.xml/x.json"], "is a file, not a folder"),
+    ],
+)  # fmt: skip
+def test_bad_output_paths_exit_2_and_write_nothing(
+    saved: dict[str, Path], tmp_path: Path, outputs: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    if "g.xml/x.json" in " ".join(outputs):
+        (out / "g.xml").write_text("keep", encoding="utf-8")
+    before = saved["fail"].read_bytes()
+    fill = {"out": str(out), "assessment": str(saved["fail"])}
+    args = [a.format(**fill) for a in outputs]
+    result = gate(str(saved["fail"]), "--policy", "feat", *args, "-q")
+    assert result.exit_code == 2, result.output
+    assert message.format(**fill) in result.output.replace("\n", "")
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    assert _left(out) in ([], ["g.xml"]) and not list(tmp_path.glob("**/*.tmp"))
+    assert saved["fail"].read_bytes() == before
+    if (out / "g.xml").exists():
+        assert (out / "g.xml").read_text(encoding="utf-8") == "keep"
+
+
+def test_outputs_are_written_through_links_and_devices(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    """A character device or a pipe is written through, never replaced by a regular file;
+    a link is followed (the file it names gets the result, the link stays a link)."""
+    import os
+    import stat
+    import threading
+
+    target = tmp_path / "real.json"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    fifo = tmp_path / "pipe.xml"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = gate(str(saved["fail"]), "--policy", "feat", "--json", str(link),
+                  "--junit", str(fifo), "-q")  # fmt: skip
+    reader.join(timeout=10)
+    assert result.exit_code == 1, result.output
+    assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))["exit_code"] == 1
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and got and got[0].startswith(b"<?xml")
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_fail_on_open_writes_blocking_open_checks_as_junit_failures(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    """--fail-on-open exits 1 on open blocking checks: the JUnit file must then show red
+    too, not 0 failures and every case skipped. The root counts its skipped cases."""
+    from lxml import etree
+
+    junit = tmp_path / "gate.xml"
+    result = gate(str(saved["pass"]), "--policy", "feat", "--fail-on-open",
+                  "--junit", str(junit), "-q")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    doc = etree.parse(str(junit))
+    etree.XMLSchema(etree.parse(str(HERE / "junit.xsd"))).assertValid(doc)
+    root = doc.getroot()
+    failures = doc.findall(".//failure")
+    assert int(root.get("failures")) == len(failures) > 0
+    assert all("(--fail-on-open)" in f.get("message") for f in failures)
+    assert int(root.get("skipped")) == len(doc.findall(".//skipped"))
+    # without the option, the same open checks are skipped and the gate exits 0
+    plain = gate(str(saved["pass"]), "--policy", "feat", "--junit", str(junit), "-q")
+    assert plain.exit_code == 0
+    doc = etree.parse(str(junit))
+    assert doc.getroot().get("failures") == "0" and doc.findall(".//failure") == []
+    assert int(doc.getroot().get("skipped")) == len(doc.findall(".//skipped")) > 0
+
+
+def test_as_of_before_the_assessment_is_warned(saved: dict[str, Path]) -> None:
+    """An --as-of in the past revives expired waivers: the gate says so, loudly."""
+    result = gate(str(saved["pass"]), "--policy", "eeoc-four-fifths", "--as-of", "2026-10-01")
+    assert result.exit_code == 0
+    assert "warning: --as-of 2026-10-01 is before the assessment was made (2026-11-01)" in (
+        result.output.replace("\n", " ")
+    )
+    later = gate(str(saved["pass"]), "--policy", "eeoc-four-fifths", "--as-of", "2026-11-02")
+    assert "warning" not in later.output
+
+
+def test_a_file_pack_may_not_take_a_builtin_id(saved: dict[str, Path], tmp_path: Path) -> None:
+    text = (policies_dir() / "feat.yaml").read_text(encoding="utf-8")
+    copy = tmp_path / "my-feat.yaml"
+    copy.write_text(text, encoding="utf-8")
+    result = gate(str(saved["pass"]), "--policy", str(copy))
+    assert result.exit_code == 2
+    assert "my-feat.yaml, field 'id': line" in result.output
+    assert "'feat' is the id of a built-in pack" in result.output.replace("\n", " ")
+
+
+def policies_dir() -> Path:
+    import policies
+
+    return Path(policies.__file__).parent / "packs"
+
+
+def test_a_recorded_pack_that_changed_is_warned(saved: dict[str, Path], tmp_path: Path) -> None:
+    pack = tmp_path / "acme.yaml"
+    text = (policies_dir() / "eeoc-four-fifths.yaml").read_text(encoding="utf-8")
+    pack.write_text(text.replace("id: eeoc-four-fifths", "id: acme"), encoding="utf-8")
+    recorded = tmp_path / "recorded.json"
+    first = gate(str(saved["pass"]), "--policy", str(pack), "--write-assessment", str(recorded))
+    assert first.exit_code == 0, first.output
+    again = gate(str(recorded))
+    assert again.exit_code == 0 and "warning" not in again.output
+    pack.write_text(pack.read_text(encoding="utf-8").replace("min_ratio: 0.8", "min_ratio: 0.7"))
+    changed = gate(str(recorded))
+    assert "warning: pack acme" in changed.output and "has changed since the assessment" in (
+        changed.output.replace("\n", " ")
+    )
+
+
+def test_verdict_says_when_nothing_could_be_judged(build: Any, tmp_path: Path) -> None:
+    """Every slice too small: both four-fifths checks lack data; the verdict says that none
+    of the checks could be judged, not only 'OPEN'."""
+    small = [build["slice"]({"sex": s}, 400, 100, 100, 400, min_n=5000) for s in ("M", "F")]
+    path = tmp_path / "small.json"
+    build["assessment"](fairness=build["fairness"](small)).write(path)
+    result = gate(str(path), "--policy", "eeoc-four-fifths")
+    assert result.exit_code == 0
+    assert "none of the 2 checks could be judged" in result.output
+
+
+def test_policy_takes_commas(saved: dict[str, Path]) -> None:
+    result = gate(str(saved["pass"]), "--policy", "eeoc-four-fifths,privacy", "-q")
+    assert "packs: eeoc-four-fifths 1.0, privacy 1.0" in result.output
+    empty = gate(str(saved["pass"]), "--policy", "")
+    assert empty.exit_code == 2 and "--policy takes a pack id or a YAML file" in empty.output

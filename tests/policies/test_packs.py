@@ -369,3 +369,137 @@ def test_a_check_returning_a_bad_status_is_refused(build: Any, tmp_path: Path, s
             policies.evaluate(build["assessment"](), [pack])
     finally:
         policies.unregister_check("test.bad_status")
+
+
+PRIVACY_CHECK = """\
+  - id: mia
+    principle: fair
+    title: MIA at most 3%
+    check: privacy.membership_tpr
+    severity: blocking
+    thresholds: {max_tpr_at_1pct_fpr: 0.03, max_tpr_at_01pct_fpr: 0.005}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        # a percentage written where a fraction belongs would pass every slice
+        ("max_difference: 0.05", "max_difference: 10", "thresholds.max_difference",
+         "rate from 0 to 1, so a gap of 10 can never be exceeded"),
+        ("max_difference: 0.05", "max_difference: -0.05", "thresholds.max_difference",
+         "at least 0 is expected, got -0.05"),
+        ("max_difference: 0.05", "max_difference: .nan", "thresholds.max_difference",
+         "finite number"),
+        ("max_difference: 0.05", "max_difference: .inf", "thresholds.max_difference",
+         "finite number"),
+        ("max_difference: 0.05", "max_difference: 0.05\n      min_ratio: 80",
+         "thresholds.min_ratio", "from 0 to 1 is expected (write 0.03 for 3%), got 80"),
+        ("    thresholds:", "    params: {min_denominator: -5}\n    thresholds:",
+         "params.min_denominator", "greater than or equal to 1, got -5"),
+        ("max_tpr_at_1pct_fpr: 0.03", "max_tpr_at_1pct_fpr: 3", "thresholds.max_tpr_at_1pct_fpr",
+         "got 3"),
+        ("max_tpr_at_01pct_fpr: 0.005", "max_tpr_at_01pct_fpr: .nan",
+         "thresholds.max_tpr_at_01pct_fpr", "finite number"),
+    ],
+)  # fmt: skip
+def test_out_of_range_thresholds_are_refused_with_line(
+    tmp_path: Path, old: str, new: str, field: str, message: str
+) -> None:
+    text = (USER_PACK + PRIVACY_CHECK).replace(old, new, 1)
+    path = write(tmp_path, text)
+    index = 1 if "tpr" in field else 0
+    with pytest.raises(PolicyError) as err:
+        policies.load_pack(path)
+    msg = str(err.value)
+    key = field.split(".")[-1]
+    assert f"{path}, field 'checks[{index}].{field}': line {line_of(path, key + ':')}:" in msg
+    assert message in msg
+
+
+@pytest.mark.parametrize(
+    ("check", "options", "field", "message"),
+    [
+        ("fairness.four_fifths", "params: {alpha: 5}", "params.alpha", "at most 1"),
+        ("fairness.four_fifths", "params: {alpha: 0}", "params.alpha", "above 0"),
+        ("fairness.four_fifths", "params: {alpha: .nan}", "params.alpha", "finite"),
+        ("fairness.four_fifths", "thresholds: {min_ratio: .nan}", "thresholds.min_ratio", "finite"),
+        ("fairness.four_fifths", "thresholds: {min_ratio: -1}", "thresholds.min_ratio", "got -1"),
+        ("fairness.impact_ratios", "params: {exclude_below_share: 2}",
+         "params.exclude_below_share", "got 2"),
+        ("fairness.data_model_review", "thresholds: {min_share: 5}", "thresholds.min_share",
+         "got 5"),
+        ("privacy.empirical_epsilon", "thresholds: {max_epsilon_lower_bound: .nan}",
+         "thresholds.max_epsilon_lower_bound", "finite"),
+        ("privacy.attribute_inference", "thresholds: {max_advantage: 2}",
+         "thresholds.max_advantage", "got 2"),
+        ("baseline.drift", "thresholds: {tolerance: -1}", "thresholds.tolerance", "at least 0"),
+    ],
+)  # fmt: skip
+def test_each_check_range_checks_its_options(
+    tmp_path: Path, check: str, options: str, field: str, message: str
+) -> None:
+    text = USER_PACK.replace("check: fairness.primary_metric_parity", f"check: {check}").replace(
+        "    thresholds:\n      max_difference: 0.05\n", f"    {options}\n"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(PolicyError) as err:
+        policies.load_pack(path)
+    msg = str(err.value)
+    assert f"field 'checks[0].{field}': line {line_of(path, options[:8])}:" in msg
+    assert message in msg
+
+
+@pytest.mark.parametrize(
+    ("check", "options", "field"),
+    [
+        ("fairness.primary_metric_parity", "params: {metric: true_positve_rate}", "params.metric"),
+        ("fairness.four_fifths", "params: {metric: true_positive_rate}", "params.metric"),
+        ("fairness.data_model_review", "params: {performance_metric: balanced_acc}",
+         "params.performance_metric"),
+        ("baseline.drift", "params: {metrics: [accuracy, roc_acu]}", "params.metrics"),
+    ],
+)  # fmt: skip
+def test_unknown_metric_is_refused_listing_the_known(
+    tmp_path: Path, check: str, options: str, field: str
+) -> None:
+    text = USER_PACK.replace("check: fairness.primary_metric_parity", f"check: {check}").replace(
+        "    thresholds:\n      max_difference: 0.05\n", f"    {options}\n"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(PolicyError) as err:
+        policies.load_pack(path)
+    msg = str(err.value)
+    assert f"field 'checks[0].{field}" in msg and f"line {line_of(path, 'params:')}:" in msg
+    assert "unknown" in msg and "(known: " in msg
+
+
+def test_a_regression_metric_may_take_a_gap_over_one(tmp_path: Path) -> None:
+    text = USER_PACK.replace(
+        "    thresholds:", "    params: {metric: mean_absolute_error}\n    thresholds:"
+    ).replace("max_difference: 0.05", "max_difference: 2500")
+    pack = policies.load_pack(write(tmp_path, text))
+    assert pack.checks[0].thresholds.model_dump()["max_difference"] == 2500
+
+
+def test_parity_metrics_are_those_the_engine_compares() -> None:
+    from compliance.fairness import DISPARITY_METRICS
+    from compliance.regression_comparisons import TERMS
+    from policies._builtin._common import PARITY_METRICS
+
+    assert set(PARITY_METRICS) == {*DISPARITY_METRICS, *TERMS}
+
+
+def test_a_metric_of_the_other_task_is_missing_evidence_not_small_slices(build: Any) -> None:
+    fairness = build["fairness"](build["standard"]())
+    pack_text = USER_PACK.replace(
+        "    thresholds:", "    params: {metric: mean_absolute_error}\n    thresholds:"
+    )
+    from policies._yaml import parse_marked
+
+    pack = policies._packs.parse_pack(
+        parse_marked(pack_text, path=Path("acme.yaml")), source="file"
+    )
+    finding = policies.evaluate(build["assessment"](fairness=fairness), [pack]).findings[0]
+    assert finding.status == "insufficient_data"
+    assert "holds no mean absolute error" in finding.message and "too small" not in finding.message
