@@ -146,7 +146,8 @@ def run_demo(*, out: Path, bootstrap: int = 1000, quiet: bool = False, seed: int
     console.print(
         "Signed with a self-signed demo key: the signature proves integrity, not identity.\n"
         f"Check it: compliance verify {out / REPORT_NAME} --trust-root {out / DEMO_CERT_NAME} "
-        f"--data-dir {work}",
+        f"--data-dir {work}\n"
+        f"and the pack: compliance verify {out / PACK_NAME} --trust-root {out / DEMO_CERT_NAME}",
         highlight=False,
         soft_wrap=True,
     )
