@@ -745,16 +745,22 @@ def _aggregates(
                 if spread_note:
                     notes.insert(0, spread_note)
             note = "; ".join(notes) or None
-            for kind, est in (("difference", (p_diff, dl, dh)), ("ratio", (p_ratio, rl, rh))):
-                out.append(
-                    GroupAggregate(
-                        name=f"{name}_{kind}",
-                        dimension=list(dim),
-                        value=_estimate(*est),
-                        note=note,
-                    )
-                )
+            out += _spread_pair(name, dim, (p_diff, dl, dh), (p_ratio, rl, rh), note)
     return out
+
+
+def _spread_pair(
+    name: str,
+    dim: tuple[str, ...],
+    difference: tuple[float, float, float],
+    ratio: tuple[float, float, float],
+    note: str | None,
+) -> list[GroupAggregate]:
+    """The `{name}_difference` and `{name}_ratio` aggregates of one dimension."""
+    return [
+        GroupAggregate(name=f"{name}_{kind}", dimension=list(dim), value=_estimate(*est), note=note)
+        for kind, est in (("difference", difference), ("ratio", ratio))
+    ]
 
 
 def _regression_aggregates(
@@ -777,13 +783,5 @@ def _regression_aggregates(
         note = "; ".join(n for n in notes if n) or None
         for metric in TERMS:
             diff, ratio = spread(moments, metric, ids, options.ci_level)
-            for kind, est in (("difference", diff), ("ratio", ratio)):
-                out.append(
-                    GroupAggregate(
-                        name=f"{metric}_{kind}",
-                        dimension=list(dim),
-                        value=_estimate(*est),
-                        note=note,
-                    )
-                )
+            out += _spread_pair(metric, dim, diff, ratio, note)
     return out

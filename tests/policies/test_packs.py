@@ -417,6 +417,18 @@ def test_out_of_range_thresholds_are_refused_with_line(
     assert message in msg
 
 
+def _load_error(tmp_path: Path, check: str, options: str) -> tuple[Path, str]:
+    """Load the user pack with its one check swapped for `check` with `options`: the
+    PolicyError's message."""
+    text = USER_PACK.replace("check: fairness.primary_metric_parity", f"check: {check}").replace(
+        "    thresholds:\n      max_difference: 0.05\n", f"    {options}\n"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(PolicyError) as err:
+        policies.load_pack(path)
+    return path, str(err.value)
+
+
 @pytest.mark.parametrize(
     ("check", "options", "field", "message"),
     [
@@ -439,13 +451,7 @@ def test_out_of_range_thresholds_are_refused_with_line(
 def test_each_check_range_checks_its_options(
     tmp_path: Path, check: str, options: str, field: str, message: str
 ) -> None:
-    text = USER_PACK.replace("check: fairness.primary_metric_parity", f"check: {check}").replace(
-        "    thresholds:\n      max_difference: 0.05\n", f"    {options}\n"
-    )
-    path = write(tmp_path, text)
-    with pytest.raises(PolicyError) as err:
-        policies.load_pack(path)
-    msg = str(err.value)
+    path, msg = _load_error(tmp_path, check, options)
     assert f"field 'checks[0].{field}': line {line_of(path, options[:8])}:" in msg
     assert message in msg
 
@@ -463,13 +469,7 @@ def test_each_check_range_checks_its_options(
 def test_unknown_metric_is_refused_listing_the_known(
     tmp_path: Path, check: str, options: str, field: str
 ) -> None:
-    text = USER_PACK.replace("check: fairness.primary_metric_parity", f"check: {check}").replace(
-        "    thresholds:\n      max_difference: 0.05\n", f"    {options}\n"
-    )
-    path = write(tmp_path, text)
-    with pytest.raises(PolicyError) as err:
-        policies.load_pack(path)
-    msg = str(err.value)
+    path, msg = _load_error(tmp_path, check, options)
     assert f"field 'checks[0].{field}" in msg and f"line {line_of(path, 'params:')}:" in msg
     assert "unknown" in msg and "(known: " in msg
 
