@@ -28,14 +28,16 @@ from compliance.evidence.fairness import (
     MetricSelection,
     SliceResult,
 )
-from compliance.metrics import (
+from compliance.metric_names import (
     AGGREGATES,
     CELLS,
     COUNT_METRICS,
     PROPORTIONS,
     SAME_TEST_AS,
-    count_metrics,
     favourable_direction,
+)
+from compliance.metrics import (
+    count_metrics,
     proportion,
     regression_metrics,
     score_metrics_from_bins,

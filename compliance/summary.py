@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from compliance.assessment import Assessment
-from compliance.metrics import favourable_direction
+from compliance.metric_names import favourable_direction
 from compliance.wording import PERCENT_METRICS
 
 

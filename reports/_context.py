@@ -17,7 +17,7 @@ from typing import Any
 from compliance.assessment import Assessment
 from compliance.evidence._base import Estimate
 from compliance.evidence.fairness import Disparity, FairnessSection, SliceResult
-from compliance.metrics import favourable_direction
+from compliance.metric_names import favourable_direction
 from compliance.wording import lower_bound_text
 from reports import _charts
 from reports._format import (

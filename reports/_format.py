@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from compliance.evidence._base import Estimate
-from compliance.metrics import AGGREGATES, CELLS, PROPORTIONS, REGRESSION_METRICS
+from compliance.metric_names import AGGREGATES, CELLS, PROPORTIONS, REGRESSION_METRICS
 from compliance.wording import METRIC_WORDS as METRIC_LABELS
 from compliance.wording import PERCENT_METRICS, metric_words
 

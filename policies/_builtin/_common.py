@@ -132,7 +132,7 @@ class Disclosure:
         Printed only where the slice's rate is; and since the bases of sibling slices add up
         to their parent's (race = A's positives are those of its age groups), a hidden base
         gets companions until no subtraction gives it back (`reports._format.protect`)."""
-        from compliance.metrics import PROPORTIONS
+        from compliance.metric_names import PROPORTIONS
         from reports._format import protect, sibling_groups
 
         slices = list(slices)
@@ -162,7 +162,7 @@ Key = tuple[tuple[str, str], ...]
 def raw_bases(metric: str, slices: Iterable[SliceResult]) -> dict[Key, int]:
     """Each slice's rate base from its counts (its actual positives for the true positive
     rate); the group's size for a metric that is not one share of the counts."""
-    from compliance.metrics import CELLS, PROPORTIONS
+    from compliance.metric_names import CELLS, PROPORTIONS
 
     cells = PROPORTIONS.get(metric, (None, None))[1]
     out: dict[Key, int] = {}

@@ -16,7 +16,10 @@ from typer.testing import CliRunner
 from compliance.cli import app
 
 HERE = Path(__file__).parent
-HEAVY = ("torch", "matplotlib", "weasyprint", "lightgbm", "sklearn", "scipy", "pandas")
+HEAVY = (
+    "torch", "matplotlib", "weasyprint", "lightgbm", "sklearn", "scipy", "pandas", "numpy",
+    "cryptography", "pyhanko",
+)  # fmt: skip
 
 
 @pytest.fixture
