@@ -64,9 +64,15 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     uncertain: list[str] = []
     missing: list[str] = []
     no_interval = 0
+    levels: set[float] = set()
     for a in attacks:
         tpr = a.get("tpr_at_fpr") or {}
-        cis = a.get("tpr_at_fpr_ci") or {}
+        # The one-sided bounds the risk reading uses (schema 1.3: at 1 - 0.05/k each, so
+        # that the worst of k attacks holds at 95%); before 1.3, each attack's 95% interval.
+        suite = a.get("tpr_at_fpr_bounds") or {}
+        cis = suite or a.get("tpr_at_fpr_ci") or {}
+        if suite and isinstance(a.get("epsilon_confidence"), int | float):
+            levels.add(float(a["epsilon_confidence"]))
         row: dict[str, Any] = {
             "attack": a.get("name"), "auc": a.get("auc"),
             "n_members": size(a.get("n_members"), ctx.min_cell),
@@ -76,7 +82,10 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
             value = tpr.get(fpr)
             ci = cis.get(fpr) or {}
             row[f"tpr_at_{fpr}"] = value
-            row[f"tpr_at_{fpr}_ci"] = [ci.get("ci_low"), ci.get("ci_high")]
+            row[f"tpr_at_{fpr}_{'bounds' if suite else 'ci'}"] = [
+                ci.get("ci_low"),
+                ci.get("ci_high"),
+            ]
             low, high = ci.get("ci_low"), ci.get("ci_high")
             if value is None:  # a figure the pack thresholds is missing: nothing is bounded
                 missing.append(f"{a.get('name')} at {pct(float(fpr), 1)} FPR")
@@ -85,7 +94,7 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
                 no_interval += 1
             if value <= limit and (high is None or high <= limit):
                 continue
-            interval = f"CI {pct(low, 2)}-{pct(high, 2)}" if low is not None else ""
+            interval = f"bounds {pct(low, 2)}-{pct(high, 2)}" if low is not None else ""
             text = (
                 f"{a.get('name')} catches {pct(value, 2)} of members at {pct(float(fpr), 1)} FPR"
                 + (f" ({interval})" if interval else "")
@@ -100,17 +109,23 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
         rows.append(row)
     measured = {"attacks": rows}
     gap = f" No TPR in the evidence for {listing(missing)}." if missing else ""
+    level = (
+        f" Bounds are one-sided at {pct(levels.pop(), 1)} each, so that the worst of the "
+        "attacks holds at 95%."
+        if len(levels) == 1
+        else " Bounds are each attack's 95% interval."
+    )
     if over:
         return Outcome(
             "fail",
-            f"Membership inference succeeds beyond the threshold: {listing(over)}.{gap}",
+            f"Membership inference succeeds beyond the threshold ({level}): {listing(over)}.{gap}",
             measured,
         )
     if uncertain:
         return Outcome(
             "warn",
-            f"Membership inference may succeed beyond the threshold (its 95% interval "
-            f"straddles it): {listing(uncertain)}.{gap}",
+            f"Membership inference may succeed beyond the threshold (its bounds straddle it): "
+            f"{listing(uncertain)}.{level}{gap}",
             measured,
         )
     if missing:
@@ -123,7 +138,7 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     best1 = max(r["tpr_at_0.01"] for r in rows)
     best01 = max(r["tpr_at_0.001"] for r in rows)
     basis = (
-        "every attack's 95% interval lies within the thresholds"
+        "every attack's bounds lie within the thresholds"
         if not no_interval
         else f"within the thresholds ({count(no_interval, 'figure')} without an interval in "
         "the evidence, judged on its estimate)"
@@ -131,7 +146,8 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     return Outcome(
         "pass",
         f"The strongest of {len(rows)} membership attacks catches {pct(best1, 2)} of "
-        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR; {basis}.",
+        f"members at 1% FPR and {pct(best01, 2)} at 0.1% FPR; {basis}."
+        + ("" if no_interval else level),
         measured,
     )
 
