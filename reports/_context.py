@@ -145,11 +145,12 @@ def _p_text(d: Disparity, fairness: FairnessSection) -> str:
     corr = "Holm" if fairness.correction == "holm" else "Benjamini-Hochberg"
     p = d.p_adjusted
     ptxt = "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    over = "over every test of this assessment"
     if d.significant:
-        return f" The gap is statistically significant ({corr}-adjusted p {ptxt})."
+        return f" The gap is statistically significant ({corr}-adjusted p {ptxt} {over})."
     return (
         f" The gap is not statistically significant at the {fairness.alpha:g} level "
-        f"({corr}-adjusted p {ptxt})."
+        f"({corr}-adjusted p {ptxt} {over})."
     )
 
 

@@ -577,13 +577,19 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
             f"No group could be compared on the {what} (too few judged groups per attribute).",
             measured,
         )
+    family = (
+        f" The p-values are Holm-adjusted over this check's {len(tested)} comparisons (the "
+        "report's own p-values are adjusted over every test of the assessment)."
+        if p.correction == "holm"
+        else " The p-values are not adjusted for multiple comparisons."
+    )
     if failing:
         return Outcome(
             "fail",
             f"The {what} of {count(len(failing), 'group')} is under four fifths of the highest "
             "group of its attribute (or intersection) and the difference is statistically "
             "significant: "
-            f"{listing(fail_text)}.",
+            f"{listing(fail_text)}.{family}",
             measured,
             failing,
         )
@@ -591,7 +597,7 @@ def four_fifths(ctx: CheckContext, p: RatioParams, t: FourFifthsThresholds) -> O
         return Outcome(
             "warn",
             f"No group fails both the four-fifths rule and the significance test, but "
-            f"{len(warn_text)} fail one: {listing(warn_text)}.",
+            f"{len(warn_text)} fail one: {listing(warn_text)}.{family}",
             measured,
         )
     return Outcome(
