@@ -324,7 +324,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
         # Charts for each attribute alone; intersections are tables (and in the pack's CSV).
         wanted = charts and len(dim) == 1 and fairness.task == "binary"
         if wanted and 1 <= len(plottable) <= 24:
-            made: list[dict[str, str]] = []
+            made: list[dict[str, Any]] = []
             for m in chart_metrics:
                 pts = [s for s in slices if supp.shown(s, m) and _value(s, m) is not None]
                 if not pts:
@@ -356,6 +356,7 @@ def _fairness_context(fairness: FairnessSection, *, charts: bool = True) -> dict
                 made.append(
                     {
                         "metric": metric_label(m),
+                        "hidden": len(slices) - len(pts),
                         "uri": _charts.interval_chart(
                             rows_c,
                             xlabel=metric_label(m),
@@ -1054,6 +1055,7 @@ def build_context(
     ctx["assessment_sha256"] = hashlib.sha256(assessment_json.encode("utf-8")).hexdigest()
     min_cell = assessment.fairness.min_cell if assessment.fairness else 10
     ctx["fairness"] = _fairness_context(assessment.fairness) if assessment.fairness else None
+    ctx["unfavourable"] = assessment.fairness is not None and _unfavourable(assessment.fairness)
     ctx["privacy"] = _privacy_context(assessment.privacy, min_cell) if assessment.privacy else None
     ctx["policy"] = (
         _policy_context(assessment.policy, assessment.fairness) if assessment.policy else None
