@@ -160,7 +160,8 @@ def assess(
         str,
         typer.Option(
             "--fair-priority",
-            help="Veritas: is a positive prediction a benefit or a harm to the person?",
+            help="Veritas: is the priority to measure the decision's benefit or its harm to "
+            "the people it is about?",
         ),
     ] = "benefit",
     fair_impact: Annotated[

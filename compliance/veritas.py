@@ -75,8 +75,8 @@ def select_metric(
     metrics = PARITY_METRICS[parity]
     outcome = "favourable" if positive_label_favourable else "unfavourable"
     reason = (
-        f"A positive prediction is a {fair_priority} to the person, the positive label is the "
-        f"{outcome} outcome, the impact is {fair_impact}, and the concern is that "
+        f"The priority is to measure the {fair_impact} {fair_priority} of the decision to the "
+        f"people it is about, the positive label is the {outcome} outcome, and the concern is that "
         f"{_WHO[fair_concern]}: the Veritas tree selects {parity.replace('_', ' ')}, "
         f"compared across groups as {' and '.join(m.replace('_', ' ') for m in metrics)}."
     )
