@@ -117,6 +117,7 @@ def register(app: typer.Typer) -> None:
             (json_out, "--json"),
             (write_assessment, "--write-assessment"),
         ]
+        policy = _split(policy)  # before the guard: '--policy privacy,pack.yaml' names a file
         inputs = [
             (assessment, "assessment"),
             *[(p, "policy pack") for p in map(Path, policy) if p.is_file()],
@@ -124,7 +125,6 @@ def register(app: typer.Typer) -> None:
         inputs += [(p, role) for p, role in ((attestations, "attestations file"),
                    (waivers, "waivers file"), (baseline, "baseline")) if p is not None]  # fmt: skip
         check_outputs(outputs, inputs)
-        policy = _split(policy)
         saved = load_assessment(assessment)
         refs = list(policy)
         if not refs and saved.policy is not None:
@@ -139,8 +139,11 @@ def register(app: typer.Typer) -> None:
                 f"{assessment}: no policy pack recorded in the assessment; name one with --policy",
                 hint="built-in packs: feat, privacy, nyc-ll144, eeoc-four-fifths, eu-ai-act",
             )
-        created = dt.datetime.fromisoformat(saved.created_at).date()
-        if day is not None and day < created:
+        try:
+            created: dt.date | None = dt.datetime.fromisoformat(saved.created_at).date()
+        except ValueError:  # an edited or foreign file: nothing to warn against
+            created = None
+        if day is not None and created is not None and day < created:
             typer.echo(
                 f"warning: --as-of {day.isoformat()} is before the assessment was made "
                 f"({created.isoformat()}): waivers and review dates are judged as of a past "

@@ -65,6 +65,7 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     missing: list[str] = []
     no_interval = 0
     levels: set[float] = set()
+    with_ci = 0  # attacks judged on their own 95% interval (evidence before schema 1.3)
     for a in attacks:
         tpr = a.get("tpr_at_fpr") or {}
         # The one-sided bounds the risk reading uses (schema 1.3: at 1 - 0.05/k each, so
@@ -73,6 +74,8 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
         cis = suite or a.get("tpr_at_fpr_ci") or {}
         if suite and isinstance(a.get("epsilon_confidence"), int | float):
             levels.add(float(a["epsilon_confidence"]))
+        else:
+            with_ci += 1
         row: dict[str, Any] = {
             "attack": a.get("name"), "auc": a.get("auc"),
             "n_members": size(a.get("n_members"), ctx.min_cell),
@@ -109,16 +112,22 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
         rows.append(row)
     measured = {"attacks": rows}
     gap = f" No TPR in the evidence for {listing(missing)}." if missing else ""
-    level = (
-        f" Bounds are one-sided at {pct(levels.pop(), 1)} each, so that the worst of the "
-        "attacks holds at 95%."
-        if len(levels) == 1
-        else " Bounds are each attack's 95% interval."
-    )
+    if with_ci == 0 and len(levels) == 1:
+        level = (
+            f" Bounds are one-sided at {pct(levels.pop(), 1)} each, so that the worst of the "
+            "attacks holds at 95%."
+        )
+    elif not levels:
+        level = " Bounds are each attack's 95% interval."
+    else:  # files of different schema versions, or suites of different sizes
+        level = (
+            " Bounds are each attack's one-sided bounds at its recorded level where the "
+            "evidence holds them, otherwise its 95% interval."
+        )
     if over:
         return Outcome(
             "fail",
-            f"Membership inference succeeds beyond the threshold ({level}): {listing(over)}.{gap}",
+            f"Membership inference succeeds beyond the threshold: {listing(over)}.{level}{gap}",
             measured,
         )
     if uncertain:

@@ -208,6 +208,7 @@ def test_membership_tpr_uses_its_interval(build: Any) -> None:
         "P1"
     ]
     assert sure.status == "fail" and "limit 0.50%" in sure.message
+    assert sure.message.endswith(", limit 0.50%. Bounds are each attack's 95% interval.")
 
 
 def test_membership_tpr_passes_only_when_its_interval_is_within_the_limit(build: Any) -> None:

@@ -406,3 +406,30 @@ def test_policy_takes_commas(saved: dict[str, Path]) -> None:
     assert "packs: eeoc-four-fifths 1.0, privacy 1.0" in result.output
     empty = gate(str(saved["pass"]), "--policy", "")
     assert empty.exit_code == 2 and "--policy takes a pack id or a YAML file" in empty.output
+
+
+def test_a_pack_file_named_in_a_comma_list_is_never_overwritten(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    """`--policy privacy,pack.yaml --json pack.yaml` replaced the user's pack with JSON: the
+    input guard ran before the comma list was split."""
+    pack = tmp_path / "pack.yaml"
+    text = Path("policies/packs/eeoc-four-fifths.yaml").read_text(encoding="utf-8")
+    pack.write_text(text.replace("id: eeoc-four-fifths", "id: acme-four-fifths"), encoding="utf-8")
+    before = pack.read_bytes()
+    result = gate(str(saved["fail"]), "--policy", f"privacy,{pack}", "--json", str(pack), "-q")
+    assert result.exit_code == 2, result.output
+    assert "policy pack" in result.output and pack.read_bytes() == before
+
+
+def test_a_created_at_that_is_not_a_date_does_not_crash_the_gate(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
+    doc = json.loads(saved["fail"].read_text(encoding="utf-8"))
+    doc["created_at"] = "last Tuesday"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc), encoding="utf-8")
+    result = gate(str(edited), "--policy", "eeoc-four-fifths", "--as-of", "2026-11-29", "-q")
+    # it was a ValueError traceback; now the gate judges the file (sex=F fails four-fifths)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
