@@ -239,8 +239,8 @@ def check_answers(answers: Answers, packs: Sequence[Pack], as_of: dt.date | None
             loc = ("items", i, "date")
             raise policy_error(
                 marked.path, marked.line_of(loc), loc,
-                f"{item.date} is after the evaluation date {as_of.isoformat()}: an answer "
-                "cannot be signed in the future",
+                f"{item.date} is in the future: an answer evaluated then cannot be signed after "
+                f"{as_of.isoformat()}",
             )  # fmt: skip
         pack = by_id.get(key[0])
         if pack is None:

@@ -144,13 +144,16 @@ def evaluate(
     as_of: dt.date | None = None,
 ) -> PolicySection:
     """Run every check of `packs` on the evidence and return the policy section."""
+    # Without --as-of the day is today in UTC; an answer signed today east of UTC may carry
+    # tomorrow's UTC date, so the future-date check allows one day there.
+    latest_signature = as_of or dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     as_of = as_of or dt.datetime.now(dt.UTC).date()
     ids = [p.id for p in packs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise PolicyError(f"pack {dupes[0]!r} is given twice", field="policy")
     if answers is not None:
-        check_answers(answers, packs, as_of)
+        check_answers(answers, packs, latest_signature)
     findings: list[Finding] = []
     attestations: list[AttestationRecord] = []
     for pack in packs:
