@@ -844,7 +844,14 @@ def verify_pack(
     except Exception:  # the report's own checks above say why it cannot be read
         attached = None
     packed = content.get("assessment.json")
-    if attached is not None and packed is not None:
+    if attached is None or packed is None:
+        evidence_gap = (
+            "the report carries no assessment.json"
+            if attached is None
+            else "the pack holds no assessment.json"
+        )
+        checks.append(Check("report evidence", "fail", evidence_gap))
+    else:
         checks.append(
             Check("report evidence", "ok", "the report carries the packed assessment.json")
             if attached == packed

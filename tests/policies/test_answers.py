@@ -309,6 +309,8 @@ def test_an_answer_dated_after_the_evaluation_is_refused(build: Any, tmp_path: P
     items = "  - pack: feat\n    check: A4\n    answer: Appeals go to the ombudsman\n"
     items += SIGNED.replace("2026-11-20", "2099-01-01")
     with pytest.raises(
-        PolicyError, match=r"field 'items\[0\]\.date': line 8: 2099-01-01 is in the future: an answer evaluated then cannot be signed after 2026-11-29"
+        PolicyError,
+        match=r"field 'items\[0\]\.date': line 8: 2099-01-01 is in the future: an answer "
+        r"evaluated then cannot be signed after 2026-11-29",
     ):
         _evaluate(build, _answers(tmp_path, items))
