@@ -19,6 +19,7 @@ population trains the reference models and supplies RMIA's z records.
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -624,15 +625,15 @@ def evaluate_scores(
             k: Estimate(value=round(s.tpr_at_fpr[k], 6), ci_low=round(lo, 6), ci_high=round(hi, 6))
             for k, (lo, hi) in s.tpr_at_fpr_ci.items()
         },
-        tpr_at_fpr_bounds={
+        tpr_at_fpr_bounds={  # stored rounded outwards: a bound must not tighten
             k: Estimate(
                 value=round(s.tpr_at_fpr[k], 6),
-                ci_low=round(lo, 6),
-                ci_high=round(hi, 6),
+                ci_low=math.floor(lo * 1e6) / 1e6,
+                ci_high=min(math.ceil(hi * 1e6) / 1e6, 1.0),
             )
             for k, (lo, hi) in s.tpr_at_fpr_bounds.items()
         },
-        epsilon_lower_bound=round(eps.value, 6),
+        epsilon_lower_bound=math.floor(eps.value * 1e6) / 1e6,
         epsilon_confidence=eps.confidence,
         n_members=s.n_members,
         n_nonmembers=s.n_nonmembers,
