@@ -156,8 +156,17 @@ class Comparison:
     p_value: float | None
 
 
-def compare(mom: SliceMoments, metric: str, i: int, target: int | None, level: float) -> Comparison:
-    """Slice i against slice `target` (disjoint), or against everyone when it is None."""
+def compare(
+    mom: SliceMoments,
+    metric: str,
+    i: int,
+    target: int | None,
+    level: float,
+    *,
+    test: bool = True,
+) -> Comparison:
+    """Slice i against slice `target` (disjoint), or against everyone when it is None;
+    `test=False` skips the p-value (for intervals only)."""
     term = TERMS[metric]
     na, ma, va = mom.stats(term, i)
     if target is None:
@@ -193,10 +202,12 @@ def compare(mom: SliceMoments, metric: str, i: int, target: int | None, level: f
             ratio = (r, r * math.exp(-z * se_log), r * math.exp(z * se_log))
         except OverflowError:
             ratio = (r, math.nan, math.nan)
+    if not test:
+        return Comparison(difference, ratio, "none", None)
     if metric == "scoring_rate":
         k_a, k_b = round(ma * na), round(mb * nb)
-        test, p = two_proportion_test(k_a, int(na), k_b, int(nb))
-        return Comparison(difference, ratio, test, p)
+        name, p = two_proportion_test(k_a, int(na), k_b, int(nb))
+        return Comparison(difference, ratio, name, p)
     p_welch = welch_test(na, ma, va, nb, mb, vb)
     return Comparison(difference, ratio, "welch" if p_welch is not None else "none", p_welch)
 
@@ -214,7 +225,9 @@ def spread(
     hi, lo = float(values.max()), float(values.min())
     a, b = np.triu_indices(len(ids), 1)
     each = bonferroni_level(level, len(a))
-    pairs = [compare(mom, metric, ids[i], ids[j], each) for i, j in zip(a, b, strict=True)]
+    pairs = [
+        compare(mom, metric, ids[i], ids[j], each, test=False) for i, j in zip(a, b, strict=True)
+    ]
     d_lo, d_hi, r_lo, r_hi = (
         np.array([c.difference[1] for c in pairs]),
         np.array([c.difference[2] for c in pairs]),
