@@ -365,7 +365,8 @@ def assess_fairness(
         intervals = normal_intervals(moments, options.ci_level)
     else:
         for name, d in stats.draws.items():
-            intervals[name] = percentile_interval(d, options.ci_level)
+            if name not in PROPORTIONS:  # a rate gets Wilson below: no percentiles for it
+                intervals[name] = percentile_interval(d, options.ci_level)
         for name in stats.values:
             if name in PROPORTIONS:  # a rate: Wilson, which does not collapse at 0 or 1
                 intervals[name] = wilson_bounds(*proportion(stats.counts, name), options.ci_level)
