@@ -617,6 +617,8 @@ def build_pack(
 MAX_PACK_ENTRIES = 1_000
 MAX_ENTRY_BYTES = 512 * 1024 * 1024
 """Entries are read up to this many bytes (decompressed), whatever their header claims."""
+MAX_PACK_BYTES = 2 * 1024 * 1024 * 1024
+"""All entries together are read up to this many bytes (decompressed)."""
 
 
 def _entry_problem(info: zipfile.ZipInfo) -> str | None:
@@ -639,15 +641,30 @@ def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """The entry's bytes, refusing more than MAX_ENTRY_BYTES whatever the header says."""
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int = MAX_ENTRY_BYTES) -> bytes:
+    """The entry's bytes, refusing more than MAX_ENTRY_BYTES (or what is left of the pack's
+    `budget`) whatever the header says."""
+    limit = min(MAX_ENTRY_BYTES, budget)
     out = bytearray()
     with zf.open(info) as fh:
         while chunk := fh.read(1 << 20):
             out += chunk
-            if len(out) > MAX_ENTRY_BYTES:
-                raise ValueError(f"{info.filename}: larger than {MAX_ENTRY_BYTES // 2**20} MiB")
+            if len(out) > limit:
+                raise ValueError(
+                    f"{info.filename}: larger than {limit // 2**20} MiB"
+                    + (" (what is left of the pack's limit)" if limit < MAX_ENTRY_BYTES else "")
+                )
     return bytes(out)
+
+
+def _read_entries(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
+    """Every entry's bytes, at most MAX_PACK_BYTES together (a zip bomb stops there)."""
+    content: dict[str, bytes] = {}
+    left = MAX_PACK_BYTES
+    for info in infos:
+        content[info.filename] = _read_entry(zf, info, left)
+        left -= len(content[info.filename])
+    return content
 
 
 def _manifest_files(manifest: bytes) -> dict[str, dict[str, Any]]:
@@ -795,7 +812,7 @@ def verify_pack(
                 str(p), (Check("manifest", "fail", f"no {' or '.join(missing)} in the pack"),)
             )
         try:
-            content = {i.filename: _read_entry(zf, i) for i in infos}
+            content = _read_entries(zf, infos)
         except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
             return VerificationResult(
                 str(p), (Check("pack entries", "fail", f"cannot be read ({exc})"),)

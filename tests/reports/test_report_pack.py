@@ -517,3 +517,23 @@ def test_the_readme_recipe_checks_the_zip_itself(pack_dir: Path, tmp_path: Path)
             input=script, cwd=folder, capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert run.stdout.strip() == expected or run.stdout.startswith(expected), run.stderr
+
+
+def test_a_pack_larger_than_the_reading_limit_in_all_fails_without_reading_on(
+    assessment: Assessment,
+    assessment_file: Path,
+    key_files: tuple[Path, Path],
+    signing_key: SigningKey,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each entry was capped but not their sum: 1,000 entries of 512 MiB could be read.
+    With the pack's limit set under this pack's size, reading stops with a failure."""
+    import reports._pack as pack_module
+
+    out = tmp_path / "p.zip"
+    build_pack(assessment, out, key=signing_key, assessment_json=assessment_file.read_text("utf-8"))
+    monkeypatch.setattr(pack_module, "MAX_PACK_BYTES", 4096)
+    result = pack_module.verify_pack(out, trust_root=key_files[1])
+    assert [c.name for c in result.failed()] == ["pack entries"]
+    assert "the pack's limit" in result.failed()[0].detail
