@@ -136,12 +136,14 @@ def check_outputs(
 
 
 def write_files(files: Sequence[tuple[Path, str]]) -> None:
-    """Write every file or none, so a CI system never reads half a result.
+    """Write the files so that a CI system does not read half a result.
 
     Each regular file is written to a temporary file beside it first; only when all are
-    written are they renamed into place. A device or a pipe (`/dev/null`) is written
-    through, never replaced; a link is followed. A failure removes the temporary files and
-    is an InputError naming the path.
+    written are they renamed into place, so a failure while writing (a full disk, a
+    permission) leaves none of them. The renames themselves are not one transaction: one
+    failing after another succeeded leaves the earlier file in place. A device or a pipe
+    (`/dev/null`) is written through, never replaced; a link is followed. A failure removes
+    the temporary files and is an InputError naming the path.
     """
     staged: list[tuple[Path, Path]] = []
     through: list[tuple[Path, str]] = []
