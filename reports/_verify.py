@@ -435,8 +435,7 @@ def trust_check(name: str, status: Any, roots: list[Any]) -> Check:
             "unchanged since this key signed it; who holds the key rests on how you got the "
             "certificate",
         )
-    usage = anchor.key_usage_value
-    if not anchor.ca or (usage is not None and "key_cert_sign" not in usage.native):
+    if not _can_issue(anchor):
         return Check(
             name,
             "fail",
@@ -444,6 +443,13 @@ def trust_check(name: str, status: Any, roots: list[Any]) -> Check:
             f"CA:TRUE with keyCertSign), so it cannot vouch for {_who(signer)}",
         )
     return Check(name, "ok", f"the signer chains to the trusted root {_who(anchor)}{where}")
+
+
+def _can_issue(cert: Any) -> bool:
+    """Whether a trust anchor may vouch for another certificate: CA:TRUE with keyCertSign
+    (pyHanko lets any anchor issue)."""
+    usage = cert.key_usage_value
+    return bool(cert.ca) and (usage is None or "key_cert_sign" in usage.native)
 
 
 def certificate_check(name: str, cert: Any) -> Check:
@@ -514,9 +520,15 @@ def timestamp_check(
             "the timestamp authority's root)",
         )
     if ts.trusted:
-        return Check(
-            name, "ok", f"{what}, chains to the timestamp root {_who(ts.validation_path[0])}"
-        )
+        anchor = ts.validation_path[0]
+        if anchor.sha256 != ts.signing_cert.sha256 and not _can_issue(anchor):
+            return Check(
+                name,
+                "fail",
+                f"{what}: the timestamp root {_who(anchor)} is not a CA certificate "
+                "(basicConstraints CA:TRUE with keyCertSign), so it cannot vouch for the TSA",
+            )
+        return Check(name, "ok", f"{what}, chains to the timestamp root {_who(anchor)}")
     return Check(
         name,
         "fail",

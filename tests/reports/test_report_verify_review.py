@@ -502,3 +502,20 @@ def test_inputs_sharing_a_name_are_found_by_their_recorded_folders(tmp_path: Pat
     assert [c.status for c in checks] == ["ok", "fail"]
     assert "2 inputs are named data.csv" in checks[1].detail
     assert "SHA-256 differs" not in checks[1].detail
+
+
+def test_a_timestamp_root_that_is_not_a_ca_vouches_for_no_other_tsa(
+    unsigned_pdf: bytes, signing_key: SigningKey, tmp_path: Path
+) -> None:
+    """A leaf certificate given as --tsa-root vouched for any TSA it had 'issued' (pyHanko
+    lets any anchor issue); the signer's roots were already held to CA:TRUE."""
+    leaf = _tsa("Leaf TSA")  # CA:FALSE
+    issued = _key(
+        "Issued TSA", start=-3650, end=30, issuer=leaf, eku=[ExtendedKeyUsageOID.TIME_STAMPING]
+    )
+    pdf = _write(
+        tmp_path, "ts.pdf", sign_pdf(unsigned_pdf, signing_key, timestamper=_stamper(issued))
+    )
+    result = verify_report(pdf, tsa_root=_pem(leaf, tmp_path / "leaf.pem"))
+    assert _status(result, "timestamp 1") == "fail", result.lines()
+    assert "is not a CA certificate" in _detail(result, "timestamp 1")
