@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from compliance.errors import PolicyError
 from compliance.evidence.policy import AttestationRecord
 from policies._packs import Pack, _raise_validation
 from policies._yaml import Marked, load_marked, policy_error
@@ -223,6 +224,12 @@ def load_answers(path: str | Path) -> Answers:
     return Answers(items=items, marked=marked)
 
 
+def _refuse(marked: Marked, i: int, field: str, message: str) -> PolicyError:
+    """The error for item i's `field` of a questionnaire, with its line."""
+    loc = ("items", i, field)
+    return policy_error(marked.path, marked.line_of(loc), loc, message)
+
+
 def check_answers(answers: Answers, packs: Sequence[Pack], as_of: dt.date | None = None) -> None:
     """An answer to a question no evaluated pack asks is refused, with its line; so is one
     for a pack that is neither evaluated, nor built in, nor listed in the questionnaire's
@@ -236,9 +243,8 @@ def check_answers(answers: Answers, packs: Sequence[Pack], as_of: dt.date | None
     for i, (key, item) in enumerate(answers.items.items()):
         signed = item.date.strip() if item.date else ""
         if as_of is not None and signed and dt.date.fromisoformat(signed) > as_of:
-            loc = ("items", i, "date")
-            raise policy_error(
-                marked.path, marked.line_of(loc), loc,
+            raise _refuse(
+                marked, i, "date",
                 f"{item.date} is in the future: an answer evaluated then cannot be signed after "
                 f"{as_of.isoformat()}",
             )  # fmt: skip
@@ -246,17 +252,15 @@ def check_answers(answers: Answers, packs: Sequence[Pack], as_of: dt.date | None
         if pack is None:
             if key[0] in known:
                 continue  # a questionnaire may cover packs not evaluated this time
-            loc = ("items", i, "pack")
-            raise policy_error(
-                marked.path, marked.line_of(loc), loc,
+            raise _refuse(
+                marked, i, "pack",
                 f"pack {key[0]!r} is neither evaluated here nor a built-in pack nor listed "
                 f"under 'packs' (evaluated: {', '.join(by_id)}), so its answers would be lost",
             )  # fmt: skip
         pc = next((c for c in pack.checks if c.spec.id == key[1]), None)
         if pc is None or not pc.definition.asks_question:
-            loc = ("items", i, "check")
-            raise policy_error(
-                marked.path, marked.line_of(loc), loc,
+            raise _refuse(
+                marked, i, "check",
                 f"pack {key[0]!r} asks no question {key[1]!r}",
             )  # fmt: skip
 
