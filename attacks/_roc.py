@@ -26,6 +26,7 @@ __all__ = [
     "RocSummary",
     "clopper_pearson",
     "epsilon_lower_bound",
+    "roc_auc",
     "roc_curve",
     "roc_points_for_plot",
     "summarise_roc",
@@ -42,6 +43,12 @@ def _validate(is_member: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np
     if not np.all(np.isfinite(s)):
         raise ValueError("scores must be finite")
     return y, s
+
+
+def roc_auc(is_member: np.ndarray, scores: np.ndarray) -> float:
+    """The area under the ROC curve (ties count half)."""
+    fpr, tpr, _ = roc_curve(is_member, scores)
+    return float(np.trapezoid(tpr, fpr))
 
 
 def roc_curve(
@@ -134,6 +141,7 @@ def summarise_roc(
     auc = float(np.trapezoid(tpr, fpr))
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     advantage = float(np.max(tpr - fpr))
+    mem, non = s[y], -np.sort(-s[~y])  # non-member scores highest first, sorted once
     out_tpr: dict[str, float] = {}
     out_ci: dict[str, tuple[float, float]] = {}
     out_bounds: dict[str, tuple[float, float]] = {}
@@ -143,12 +151,13 @@ def summarise_roc(
         ok = np.flatnonzero(fpr <= target + 1e-12)
         best = ok[np.argmax(tpr[ok])]
         out_tpr[key] = float(tpr[best])
-        lo = tpr_at_fpr_bounds(y, s, target, alpha=alpha / 2, side="lower")
-        hi = tpr_at_fpr_bounds(y, s, target, alpha=alpha / 2, side="upper")
-        out_ci[key] = (lo, hi)
+        out_ci[key] = (
+            _bound(mem, non, target, alpha / 2, "lower"),
+            _bound(mem, non, target, alpha / 2, "upper"),
+        )
         out_bounds[key] = (
-            tpr_at_fpr_bounds(y, s, target, alpha=1 - bound_confidence, side="lower"),
-            tpr_at_fpr_bounds(y, s, target, alpha=1 - bound_confidence, side="upper"),
+            _bound(mem, non, target, 1 - bound_confidence, "lower"),
+            _bound(mem, non, target, 1 - bound_confidence, "upper"),
         )
         out_thr[key] = float(thr[best])
     return RocSummary(
@@ -184,9 +193,13 @@ def tpr_at_fpr_bounds(
     if side not in ("lower", "upper"):
         raise ValueError(f"side must be 'lower' or 'upper', got {side!r}")
     y, s = _validate(is_member, scores)
-    mem, non = s[y], -np.sort(-s[~y])  # non-member scores, highest first
-    if mem.size == 0 or non.size == 0:
+    if not y.any() or y.all():
         raise ValueError("need at least one member and one non-member")
+    return _bound(s[y], -np.sort(-s[~y]), fpr, alpha, side)
+
+
+def _bound(mem: np.ndarray, non: np.ndarray, fpr: float, alpha: float, side: str) -> float:
+    """`tpr_at_fpr_bounds` on member scores and non-member scores sorted highest first."""
     half = alpha / 2
     cdf = stats.binom.cdf(np.arange(non.size + 1), non.size, fpr)
     if side == "lower":

@@ -33,6 +33,7 @@ from scipy import stats
 from attacks._roc import (
     clopper_pearson,
     epsilon_lower_bound,
+    roc_auc,
     roc_curve,
     roc_points_for_plot,
     summarise_roc,
@@ -556,13 +557,13 @@ def _slices(
                     )
                 )
                 continue
-            s = summarise_roc(is_member[sel], scores[sel], fprs=FPRS)
+            auc = roc_auc(is_member[sel], scores[sel])
             out.append(
                 SliceExposure(
                     attributes={col: value},
                     n_members=n_m,
                     n_nonmembers=n_nm,
-                    auc=round(s.auc, 6),
+                    auc=round(auc, 6),
                     tpr_at_fpr={
                         k: round(float((scores[m] >= thresholds[k]).mean()), 6) for k in keys
                     },
