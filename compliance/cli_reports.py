@@ -99,7 +99,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"Certificate: {cert_path} (give it to verifiers as --trust-root)")
         typer.echo(f"SHA-256 fingerprint: {made.fingerprint}")
 
-    @app.command()
+    @app.command(
+        short_help="Check a signed report or submission pack: signatures, certificates, "
+        "trust, manifest and input hashes."
+    )
     @handle_errors
     def verify(
         report_pdf: Annotated[

@@ -55,3 +55,17 @@ def _timed(cmd: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, capture_output=True, check=True)
     return time.perf_counter() - start
+
+
+def test_command_list_shows_one_sentence_per_command() -> None:
+    """A command's line in `compliance --help` is a sentence, not a docstring's
+    hard-wrapped lines (rich keeps those breaks, which split 'trust and' / 'input')."""
+    import typer
+
+    from compliance.cli import app
+
+    group = typer.main.get_command(app)
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        # what typer's rich panel prints: the first paragraph of short_help or help
+        shown = (cmd.short_help or cmd.help or "").strip().split("\n\n")[0]
+        assert "\n" not in shown, f"{name}: {shown!r}"
