@@ -32,6 +32,12 @@ __all__ = [
 
 ATTACHMENT_NAME = "assessment.json"
 
+
+def _now() -> dt.datetime:
+    """The moment certificates are checked at (a function, so tests can move it)."""
+    return dt.datetime.now(dt.UTC)
+
+
 CheckStatus = Literal["ok", "fail", "skip"]
 
 
@@ -452,32 +458,59 @@ def _can_issue(cert: Any) -> bool:
     return bool(cert.ca) and (usage is None or "key_cert_sign" in usage.native)
 
 
-def certificate_check(name: str, cert: Any) -> Check:
-    """The signer's certificate: its fingerprint, and whether it can sign now (validity
-    period, key usage); checked even where pyHanko does not, as for a trust root."""
+def certificate_check(
+    name: str,
+    cert: Any,
+    now: dt.datetime | None = None,
+    proven: dt.datetime | None = None,
+    timestamped: bool = False,
+) -> Check:
+    """The signer's certificate: its fingerprint, and whether it can sign at `now` (validity
+    period, key usage); checked even where pyHanko does not, as for a trust root.
+
+    `proven` is a signing time a trusted timestamp proves: a certificate that has expired
+    since, but was valid then, passes (the signature existed while it was valid, as PAdES
+    B-T validation allows). `timestamped` says a timestamp is there but not trusted, for the
+    hint on an expired certificate."""
     from cryptography import x509
     from pyhanko.sign.validation.settings import KeyUsageConstraints
 
     from reports._keys import is_self_signed, signing_cert_problems
 
+    now = now or _now()
     problems: list[str] = []
-    span, self_signed = "", False
+    span, self_signed, lapsed = "", False, ""
     try:
         c = x509.load_der_x509_certificate(cert.dump())
-        problems = signing_cert_problems(c)
+        problems = signing_cert_problems(c, now)
+        if problems and proven is not None and not signing_cert_problems(c, proven):
+            lapsed = (
+                f"; no longer valid now, but a trusted timestamp proves the signature was made "
+                f"on {proven:%Y-%m-%d %H:%M UTC}, while it was"
+            )
+            problems = []
         span = f"valid {c.not_valid_before_utc:%Y-%m-%d} to {c.not_valid_after_utc:%Y-%m-%d}"
         self_signed = is_self_signed(c)
+        expired = now > c.not_valid_after_utc
     except Exception as exc:  # an unreadable or unusual certificate is the file's fault
         problems.append(f"the certificate cannot be read ({_reason(exc)})")
+        expired = False
     if not problems:
         try:  # pyHanko's own key usage check, as for a certificate below a root
             KeyUsageConstraints(key_usage=SIGNING_USAGES).validate(cert)
         except Exception as exc:
             problems.append(_reason(exc))
     if problems:
-        return Check(name, "fail", f"{_who(cert)} cannot sign now: " + "; ".join(problems))
+        hint = ""
+        if expired and proven is None:
+            hint = "; the signature may have been made while it was valid, but " + (
+                "its timestamp proves that only with --tsa-root, the TSA's root"
+                if timestamped
+                else "no timestamp proves it"
+            )
+        return Check(name, "fail", f"{_who(cert)} cannot sign now: " + "; ".join(problems) + hint)
     kind = ", self-signed" if self_signed else ""
-    return Check(name, "ok", f"{_who(cert)}, {span}{kind}")
+    return Check(name, "ok", f"{_who(cert)}, {span}{kind}{lapsed}")
 
 
 def timestamp_check(
@@ -596,11 +629,12 @@ def _signature_checks(
     usage = KeyUsageConstraints(key_usage=SIGNING_USAGES)
     statuses: list[Any] = []
     n = len(sigs)
+    now = _now()
     for i, sig in enumerate(sigs, start=1):
         label = f"signature {i} of {n} ({sig.field_name})"
         suffix = "" if n == 1 else f" {i}"
-        vc = ValidationContext(trust_roots=roots or [], allow_fetching=False)
-        ts_vc = ValidationContext(trust_roots=tsa_roots or [], allow_fetching=False)
+        vc = ValidationContext(trust_roots=roots or [], allow_fetching=False, moment=now)
+        ts_vc = ValidationContext(trust_roots=tsa_roots or [], allow_fetching=False, moment=now)
         try:
             status = validate_pdf_signature(
                 sig, vc, ts_validation_context=ts_vc, key_usage_settings=usage
@@ -651,21 +685,38 @@ def _signature_checks(
                     + "; ".join(problems),
                 )
             )
+        proven: dt.datetime | None = None  # the signing time a trusted timestamp proves
         for kind, ts in (
             ("timestamp", status.timestamp_validity),
             ("content timestamp", status.content_timestamp_validity),
         ):
             if ts is not None:
-                checks.append(
-                    timestamp_check(f"{kind} {i}", ts, signer, status.signer_reported_dt, tsa_roots)
+                check = timestamp_check(
+                    f"{kind} {i}", ts, signer, status.signer_reported_dt, tsa_roots
                 )
+                checks.append(check)
+                if kind == "timestamp" and check.status == "ok":
+                    proven = ts.timestamp
         if i < n:
             checks.append(_changes_check(f"changes after signature {i}", status))
         if not sound:
             checks.append(Check(f"trust{suffix}", "skip", not_checked.detail))
             continue
-        cert = certificate_check(f"certificate{suffix}", signer)
+        cert = certificate_check(
+            f"certificate{suffix}",
+            signer,
+            now,
+            proven,
+            timestamped=status.timestamp_validity is not None,
+        )
         checks.append(cert)
+        lapsed = proven is not None and now > signer.not_valid_after
+        if cert.status == "ok" and roots is not None and lapsed:
+            # the certificate has expired since: its path is validated at the proven time
+            at = ValidationContext(trust_roots=roots, allow_fetching=False, moment=proven)
+            status = validate_pdf_signature(
+                sig, at, ts_validation_context=ts_vc, key_usage_settings=usage
+            )
         if roots is None:
             if i == n:
                 checks.append(
@@ -678,7 +729,10 @@ def _signature_checks(
                 Check(f"trust{suffix}", "skip", "not checked: the signer's certificate cannot sign")
             )
         else:
-            checks.append(trust_check(f"trust{suffix}", status, roots))
+            trust = trust_check(f"trust{suffix}", status, roots)
+            if lapsed:
+                trust = Check(trust.name, trust.status, f"{trust.detail} (at the timestamp's time)")
+            checks.append(trust)
     last = statuses[-1]
     if last is not None:
         if last.coverage == SignatureCoverageLevel.ENTIRE_FILE:

@@ -519,3 +519,55 @@ def test_a_timestamp_root_that_is_not_a_ca_vouches_for_no_other_tsa(
     result = verify_report(pdf, tsa_root=_pem(leaf, tmp_path / "leaf.pem"))
     assert _status(result, "timestamp 1") == "fail", result.lines()
     assert "is not a CA certificate" in _detail(result, "timestamp 1")
+
+
+# 9. a certificate that expired after it signed
+
+
+def _years_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify as if 400 days had passed: the signers' 30-day certificates have expired."""
+    import reports._verify as verify
+
+    monkeypatch.setattr(verify, "_now", lambda: NOW + dt.timedelta(days=400))
+
+
+@pytest.mark.parametrize("chain", ["ca", "self-signed"])
+def test_an_expired_certificate_passes_when_a_trusted_timestamp_proves_when_it_signed(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chain: str
+) -> None:
+    """A report signed with a timestamp must still verify after the signer's certificate
+    expires, against the TSA's root: it failed 'cannot sign now: expired' (and pyHanko's
+    path validation said OUT_OF_BOUNDS_NO_POE), so every report failed a year on."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca) if chain == "ca" else _key("Auditor")
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "bt.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    root = _pem(ca if chain == "ca" else signer, tmp_path / "root.pem")
+    tsa_root = _pem(tsa, tmp_path / "tsa.pem")
+    assert verify_report(pdf, trust_root=root, tsa_root=tsa_root).ok
+    _years_later(monkeypatch)
+    later = verify_report(pdf, trust_root=root, tsa_root=tsa_root)
+    assert later.ok and later.signer_trusted, later.lines()
+    assert "trusted timestamp proves the signature was made" in _detail(later, "certificate")
+    if chain == "ca":
+        assert _detail(later, "trust").endswith("(at the timestamp's time)")
+    # without the TSA's root the timestamp proves nothing, and the expiry fails
+    unproven = verify_report(pdf, trust_root=root)
+    assert _status(unproven, "certificate") == "fail"
+    detail = _detail(unproven, "certificate")
+    assert "expired on" in detail and "proves that only with --tsa-root" in detail
+
+
+def test_an_expired_certificate_without_a_timestamp_fails_and_says_why(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca)
+    pdf = _write(tmp_path, "bb.pdf", sign_pdf(unsigned_pdf, signer))
+    root = _pem(ca, tmp_path / "ca.pem")
+    assert verify_report(pdf, trust_root=root).ok
+    _years_later(monkeypatch)
+    later = verify_report(pdf, trust_root=root)
+    assert not later.ok
+    detail = _detail(later, "certificate")
+    assert "cannot sign now: expired on" in detail and "no timestamp proves it" in detail
