@@ -439,8 +439,12 @@ def pack_tables(assessment: Assessment) -> dict[str, bytes]:
     return out
 
 
-def sign_manifest(manifest: bytes, key: SigningKey) -> bytes:
-    """A detached CMS (PKCS#7) signature of `manifest`, DER, SHA-256, signer cert included."""
+def sign_manifest(
+    manifest: bytes, key: SigningKey, timestamper: TimeStamper | None = None
+) -> bytes:
+    """A detached CMS (PKCS#7) signature of `manifest`, DER, SHA-256, signer cert included;
+    with `timestamper`, an RFC 3161 timestamp of the signature in its unsigned attributes
+    (as in PAdES B-T), so the pack verifies after the certificate expires."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
@@ -454,9 +458,37 @@ def sign_manifest(manifest: bytes, key: SigningKey) -> bytes:
     )
     for c in key.chain:
         builder = builder.add_certificate(c)
-    return builder.sign(
+    der = builder.sign(
         Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
     )
+    return der if timestamper is None else _timestamped(der, timestamper)
+
+
+def _timestamped(der: bytes, timestamper: TimeStamper) -> bytes:
+    """`der` (a CMS signature) with a timestamp token of its signature value added."""
+    import asyncio
+
+    from asn1crypto import cms
+
+    from reports._sign import SigningError
+    from reports._sync import outside_event_loop
+
+    info = cms.ContentInfo.load(der)
+    signer_info = info["content"]["signer_infos"][0]
+    imprint = hashlib.sha256(signer_info["signature"].native).digest()
+    try:
+        token = outside_event_loop(
+            lambda: asyncio.run(timestamper.async_timestamp(imprint, "sha256"))
+        )
+    except Exception as exc:  # pyHanko and aiohttp raise many kinds
+        raise SigningError(
+            f"timestamping the pack manifest failed: {type(exc).__name__}: {exc}",
+            hint="check --tsa-url and the network",
+        ) from exc
+    signer_info["unsigned_attrs"] = cms.CMSAttributes(
+        [cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]})]
+    )
+    return bytes(info.dump(force=True))
 
 
 def _readme(self_signed: bool) -> bytes:
@@ -526,6 +558,10 @@ def build_pack(
     from reports._verify import extract_attachment, report_signer_pem, verify_report
 
     check_signing_key(key)
+    if timestamper is None and tsa_url:
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        timestamper = HTTPTimeStamper(tsa_url, timeout=20)
 
     out = Path(out)
     text = assessment.to_json() if assessment_json is None else assessment_json
@@ -596,7 +632,7 @@ def build_pack(
     }
     manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
     files[MANIFEST] = manifest_bytes
-    files[MANIFEST_SIGNATURE] = sign_manifest(manifest_bytes, key)
+    files[MANIFEST_SIGNATURE] = sign_manifest(manifest_bytes, key, timestamper)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -692,9 +728,14 @@ def _manifest_files(manifest: bytes) -> dict[str, dict[str, Any]]:
 
 
 def _manifest_signature_checks(
-    manifest: bytes, p7s: bytes, roots: list[Any] | None, expected_sha256: Any
+    manifest: bytes,
+    p7s: bytes,
+    roots: list[Any] | None,
+    expected_sha256: Any,
+    tsa_roots: list[Any] | None = None,
 ) -> list[Check]:
-    """The detached CMS signature of the manifest, checked by pyHanko as the report's is."""
+    """The detached CMS signature of the manifest, checked by pyHanko as the report's is,
+    with its timestamp if it has one."""
     import asyncio
 
     from asn1crypto import cms
@@ -705,28 +746,37 @@ def _manifest_signature_checks(
     from reports._sync import outside_event_loop
     from reports._verify import (
         SIGNING_USAGES,
+        _now,
         _quiet_pyhanko,
         _reason,
         certificate_check,
         cms_container_problems,
+        timestamp_check,
         trust_check,
     )
 
-    try:
-        signed_data = cms.ContentInfo.load(p7s)["content"]
-        signer_info = signed_data["signer_infos"][0]
-        vc = ValidationContext(trust_roots=roots or [], allow_fetching=False)
+    now = _now()
+
+    def validate(signed_data: Any, at: datetime) -> Any:
+        vc = ValidationContext(trust_roots=roots or [], allow_fetching=False, moment=at)
+        ts_vc = ValidationContext(trust_roots=tsa_roots or [], allow_fetching=False, moment=now)
         with _quiet_pyhanko():
-            status = outside_event_loop(
+            return outside_event_loop(
                 lambda: asyncio.run(
                     async_validate_detached_cms(
                         manifest,
                         signed_data,
                         signer_validation_context=vc,
+                        ts_validation_context=ts_vc,
                         key_usage_settings=KeyUsageConstraints(key_usage=SIGNING_USAGES),
                     )
                 )
             )
+
+    try:
+        signed_data = cms.ContentInfo.load(p7s)["content"]
+        signer_info = signed_data["signer_infos"][0]
+        status = validate(signed_data, now)
     except Exception as exc:  # a damaged signature can fail anywhere in the parser
         return [
             Check(
@@ -754,8 +804,22 @@ def _manifest_signature_checks(
         problems.append("the manifest names another signer certificate than the one that signed")
     if problems:
         checks.append(Check("manifest signature container", "fail", "; ".join(problems)))
-    cert = certificate_check("certificate (manifest)", signer)
+    proven: datetime | None = None
+    ts = status.timestamp_validity
+    if ts is not None:
+        stamp = timestamp_check(
+            "timestamp (manifest)", ts, signer, status.signer_reported_dt, tsa_roots
+        )
+        checks.append(stamp)
+        proven = ts.timestamp if stamp.status == "ok" else None
+    cert = certificate_check(
+        "certificate (manifest)", signer, now, proven, timestamped=ts is not None
+    )
     checks.append(cert)
+    lapsed = proven is not None and now > signer.not_valid_after
+    if cert.status == "ok" and roots is not None and lapsed:
+        assert proven is not None
+        status = validate(signed_data, proven)
     if roots is None:
         checks.append(
             Check("trust (manifest)", "skip", "not checked; give --trust-root CERT to check it")
@@ -765,7 +829,10 @@ def _manifest_signature_checks(
             Check("trust (manifest)", "skip", "not checked: the signer's certificate cannot sign")
         )
     else:
-        checks.append(trust_check("trust (manifest)", status, roots))
+        trust = trust_check("trust (manifest)", status, roots)
+        if lapsed:
+            trust = Check(trust.name, trust.status, f"{trust.detail} (at the timestamp's time)")
+        checks.append(trust)
     return checks
 
 
@@ -826,7 +893,7 @@ def verify_pack(
         return VerificationResult(
             str(p), (Check("manifest", "fail", f"{MANIFEST} is not a pack manifest ({exc})"),)
         )
-    checks = _manifest_signature_checks(manifest, p7s, roots, declared)
+    checks = _manifest_signature_checks(manifest, p7s, roots, declared, tsa_roots)
     extra = sorted(set(content) - set(listed))
     absent = sorted(set(listed) - set(content))
     changed = sorted(

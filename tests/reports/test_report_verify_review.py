@@ -571,3 +571,45 @@ def test_an_expired_certificate_without_a_timestamp_fails_and_says_why(
     assert not later.ok
     detail = _detail(later, "certificate")
     assert "cannot sign now: expired on" in detail and "no timestamp proves it" in detail
+
+
+def test_a_timestamped_pack_verifies_after_the_certificate_expires(
+    assessment: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pack's manifest signature carries its own timestamp (the report's proves nothing
+    of when the manifest was signed): with --tsa-root the pack verifies a year on, and
+    `openssl cms -verify` still accepts the manifest."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    from reports import build_pack
+    from reports._pack import verify_pack
+
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca)
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pack = build_pack(assessment, tmp_path / "p.zip", key=signer, timestamper=_stamper(tsa)).path
+    root, tsa_root = _pem(ca, tmp_path / "ca.pem"), _pem(tsa, tmp_path / "tsa.pem")
+    now = verify_pack(pack, trust_root=root, tsa_root=tsa_root)
+    assert now.ok and _status(now, "timestamp (manifest)") == "ok", now.lines()
+    _years_later(monkeypatch)
+    later = verify_pack(pack, trust_root=root, tsa_root=tsa_root)
+    assert later.ok, later.lines()
+    assert "trusted timestamp proves" in _detail(later, "certificate (manifest)")
+    assert _detail(later, "trust (manifest)").endswith("(at the timestamp's time)")
+    unproven = verify_pack(pack, trust_root=root)
+    assert _status(unproven, "certificate (manifest)") == "fail"
+    assert _status(unproven, "report certificate") == "fail"
+    openssl = shutil.which("openssl")
+    if openssl is not None:
+        with zipfile.ZipFile(pack) as zf:
+            zf.extractall(tmp_path / "x")
+        x = tmp_path / "x"
+        cmd = [
+            openssl, "cms", "-verify", "-binary", "-inform", "DER",
+            "-in", str(x / "manifest.json.p7s"), "-content", str(x / "manifest.json"),
+            "-CAfile", str(root), "-purpose", "any", "-out", "/dev/null",
+        ]  # fmt: skip
+        ok = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        assert ok.returncode == 0, ok.stderr
