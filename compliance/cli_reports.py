@@ -132,6 +132,15 @@ def register(app: typer.Typer) -> None:
                 "timestamp is shown but is no evidence of the signing time.",
             ),
         ] = None,
+        crl: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--crl",
+                help="Certificate revocation list(s), PEM or DER (repeatable): every "
+                "certificate below the trust root must be shown unrevoked by one of them. "
+                "Nothing is fetched.",
+            ),
+        ] = None,
     ) -> None:
         """Check signatures, whole-file coverage, later changes, certificates, trust and
         input hashes of a report; for a submission pack, also its signed manifest and that
@@ -150,11 +159,11 @@ def register(app: typer.Typer) -> None:
             is_zip = fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
         if is_zip:
             result = verify_pack(
-                report_pdf, trust_root=trust_root, tsa_root=tsa_root, data_dir=data_dir
+                report_pdf, trust_root=trust_root, tsa_root=tsa_root, data_dir=data_dir, crl=crl
             )
         else:
             result = verify_report(
-                report_pdf, trust_root=trust_root, data_dir=data_dir, tsa_root=tsa_root
+                report_pdf, trust_root=trust_root, data_dir=data_dir, tsa_root=tsa_root, crl=crl
             )
         for line in result.lines():
             typer.echo(line)

@@ -733,6 +733,7 @@ def _manifest_signature_checks(
     roots: list[Any] | None,
     expected_sha256: Any,
     tsa_roots: list[Any] | None = None,
+    crls: list[Any] | None = None,
 ) -> list[Check]:
     """The detached CMS signature of the manifest, checked by pyHanko as the report's is,
     with its timestamp if it has one."""
@@ -751,6 +752,7 @@ def _manifest_signature_checks(
         _reason,
         certificate_check,
         cms_container_problems,
+        signer_context,
         timestamp_check,
         trust_check,
     )
@@ -758,8 +760,10 @@ def _manifest_signature_checks(
     now = _now()
 
     def validate(signed_data: Any, at: datetime) -> Any:
-        vc = ValidationContext(trust_roots=roots or [], allow_fetching=False, moment=at)
-        ts_vc = ValidationContext(trust_roots=tsa_roots or [], allow_fetching=False, moment=now)
+        vc = signer_context(roots, crls, at)
+        ts_vc = ValidationContext(
+            trust_roots=tsa_roots or [], allow_fetching=False, moment=now, crls=crls or []
+        )
         with _quiet_pyhanko():
             return outside_event_loop(
                 lambda: asyncio.run(
@@ -817,8 +821,7 @@ def _manifest_signature_checks(
     )
     checks.append(cert)
     lapsed = proven is not None and now > signer.not_valid_after
-    if cert.status == "ok" and roots is not None and lapsed:
-        assert proven is not None
+    if cert.status == "ok" and roots is not None and proven is not None and lapsed:
         status = validate(signed_data, proven)
     if roots is None:
         checks.append(
@@ -829,7 +832,7 @@ def _manifest_signature_checks(
             Check("trust (manifest)", "skip", "not checked: the signer's certificate cannot sign")
         )
     else:
-        trust = trust_check("trust (manifest)", status, roots)
+        trust = trust_check("trust (manifest)", status, roots, crls, proven)
         if lapsed:
             trust = Check(trust.name, trust.status, f"{trust.detail} (at the timestamp's time)")
         checks.append(trust)
@@ -842,6 +845,7 @@ def verify_pack(
     trust_root: str | Path | None = None,
     tsa_root: str | Path | None = None,
     data_dir: str | Path | None = None,
+    crl: list[Path] | None = None,
 ) -> VerificationResult:
     """Check a submission pack: the signed manifest, that the zip holds exactly the files it
     lists (no extra, missing, duplicate, linked or '..' entries), their hashes, the packed
@@ -850,6 +854,7 @@ def verify_pack(
         ATTACHMENT_NAME,
         extract_attachment,
         load_certs,
+        load_crls,
         regular_file,
         verify_pdf_bytes,
     )
@@ -859,6 +864,7 @@ def verify_pack(
         raise InputError("not a directory", path=data_dir, field="data-dir")
     roots = load_certs(trust_root) if trust_root is not None else None
     tsa_roots = load_certs(tsa_root, "tsa-root") if tsa_root is not None else None
+    crls = load_crls(crl) if crl else None
     try:
         zf = zipfile.ZipFile(p)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -893,7 +899,7 @@ def verify_pack(
         return VerificationResult(
             str(p), (Check("manifest", "fail", f"{MANIFEST} is not a pack manifest ({exc})"),)
         )
-    checks = _manifest_signature_checks(manifest, p7s, roots, declared, tsa_roots)
+    checks = _manifest_signature_checks(manifest, p7s, roots, declared, tsa_roots, crls)
     extra = sorted(set(content) - set(listed))
     absent = sorted(set(listed) - set(content))
     changed = sorted(
@@ -920,6 +926,7 @@ def verify_pack(
         f"{p}:{REPORT}",
         roots=roots,
         tsa_roots=tsa_roots,
+        crls=crls,
         data_dir=Path(data_dir) if data_dir is not None else None,
     )
     checks += [Check(f"report {c.name}", c.status, c.detail) for c in checked.checks]

@@ -139,6 +139,51 @@ def load_certs(path: str | Path, field: str = "trust-root") -> list[Any]:
     return certs
 
 
+def load_crls(paths: list[Path]) -> list[Any]:
+    """Every CRL of the given PEM or DER files (asn1crypto), for offline revocation checks."""
+    from asn1crypto import crl, pem
+
+    out: list[Any] = []
+    for path in paths:
+        p = regular_file(path, "crl")
+        data = p.read_bytes()
+        if not data.strip():
+            raise InputError("empty file", path=p, field="crl")
+        try:
+            if pem.detect(data):
+                ders = [der for kind, _, der in pem.unarmor(data, multiple=True)]
+                if not ders:
+                    raise ValueError("no PEM block")
+            else:
+                ders = [data]
+            lists = [crl.CertificateList.load(der) for der in ders]
+            for item in lists:
+                item.native  # noqa: B018 - forces a full parse, so a bad file fails here
+        except Exception as exc:
+            raise InputError(
+                f"not a readable certificate revocation list ({_reason(exc)})",
+                path=p,
+                field="crl",
+                hint="give a CRL in PEM (-----BEGIN X509 CRL-----) or DER form",
+            ) from exc
+        out.extend(lists)
+    return out
+
+
+def signer_context(roots: list[Any] | None, crls: list[Any] | None, moment: dt.datetime) -> Any:
+    """pyHanko's validation context for a signer at `moment`: with CRLs, every certificate
+    below the root must be shown unrevoked by one of them; nothing is fetched."""
+    from pyhanko_certvalidator import ValidationContext
+
+    return ValidationContext(
+        trust_roots=roots or [],
+        allow_fetching=False,
+        moment=moment,
+        crls=crls or [],
+        revocation_mode="require" if crls else "soft-fail",
+    )
+
+
 def _name_tree_values(tree: Any) -> Iterator[tuple[str, Any]]:
     """(key, raw value) of every entry of a PDF name tree; a cycle or a shared node, or more
     than MAX_NAME_TREE_NODES nodes, raise AttachmentError instead of looping."""
@@ -396,6 +441,10 @@ _INDICATIONS = {
     "OUT_OF_BOUNDS_NOT_REVOKED": "a certificate on the path is expired or not yet valid",
     "NO_CERTIFICATE_CHAIN_FOUND": "no path to a trusted root",
     "CHAIN_CONSTRAINTS_FAILURE": "no valid path to it",
+    "CERTIFICATE_CHAIN_GENERAL_FAILURE": "the path cannot be validated; with --crl, a "
+    "certificate below the root may have no current CRL from its issuer among those given",
+    "TRY_LATER": "no current CRL from its issuer among those given (a stale CRL, its "
+    "next update passed, says nothing of today)",
     "CRYPTO_CONSTRAINTS_FAILURE": "a weak algorithm or key size",
     "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "a weak algorithm or key size",
     "REVOKED": "a certificate was revoked",
@@ -417,13 +466,45 @@ def _roots_text(roots: list[Any]) -> str:
     return f"any of the {len(roots)} certificates of --trust-root"
 
 
-def trust_check(name: str, status: Any, roots: list[Any]) -> Check:
+def trust_check(
+    name: str,
+    status: Any,
+    roots: list[Any],
+    crls: list[Any] | None = None,
+    proven: dt.datetime | None = None,
+) -> Check:
     """Whether a valid signature's signer chains to one of `roots` (pyHanko's path
-    validation), naming the root that was used. A root that is not a CA may vouch only for
-    itself: pyHanko lets any trust anchor issue."""
+    validation, with revocation against `crls` when given), naming the root that was used.
+    A root that is not a CA may vouch only for itself: pyHanko lets any trust anchor issue.
+
+    A revocation dated after `proven` (a signing time a trusted timestamp proves) does not
+    fail the signature: it was made before (ETSI EN 319 102-1 past signature validation)."""
     signer = status.signing_cert
     path = status.validation_path
-    if not status.trusted or path is None:
+    trusted = bool(status.trusted)
+    after = ""
+    revoked = getattr(status, "revocation_details", None)
+    if revoked is not None and not trusted:
+        whose = "an issuing CA's" if revoked.ca_revoked else "the signer's"
+        when = revoked.revocation_date
+        what = (
+            f"{whose} certificate was revoked on {when:%Y-%m-%d %H:%M UTC} "
+            f"(reason: {revoked.revocation_reason.native})"
+        )
+        indic = getattr(status.trust_problem_indic, "name", "")
+        if proven is None or proven >= when or indic != "REVOKED_NO_POE" or path is None:
+            why = (
+                "no trusted timestamp proves the signature was made before"
+                if proven is None
+                else f"the trusted timestamp ({proven:%Y-%m-%d %H:%M UTC}) is not before it"
+            )
+            return Check(name, "fail", f"{what}; {why} (signer {_who(signer)})")
+        trusted = True
+        after = (
+            f"; {what}, after the trusted timestamp ({proven:%Y-%m-%d %H:%M UTC}) that proves "
+            "the signature was made before"
+        )
+    if not trusted or path is None:
         return Check(
             name,
             "fail",
@@ -439,7 +520,7 @@ def trust_check(name: str, status: Any, roots: list[Any]) -> Check:
             "ok",
             f"the signer's certificate is itself the trusted root{where}: the file is "
             "unchanged since this key signed it; who holds the key rests on how you got the "
-            "certificate",
+            "certificate" + ("; a trusted root is not checked for revocation" if crls else ""),
         )
     if not _can_issue(anchor):
         return Check(
@@ -448,7 +529,10 @@ def trust_check(name: str, status: Any, roots: list[Any]) -> Check:
             f"the trusted root {_who(anchor)} is not a CA certificate (basicConstraints "
             f"CA:TRUE with keyCertSign), so it cannot vouch for {_who(signer)}",
         )
-    return Check(name, "ok", f"the signer chains to the trusted root {_who(anchor)}{where}")
+    checked = f"; not revoked in the {len(crls)} CRL(s) given" if crls and not after else ""
+    return Check(
+        name, "ok", f"the signer chains to the trusted root {_who(anchor)}{where}{checked}{after}"
+    )
 
 
 def _can_issue(cert: Any) -> bool:
@@ -604,7 +688,11 @@ def _changes_check(name: str, status: Any) -> Check:
 
 
 def _signature_checks(
-    reader: Any, data: bytes, roots: list[Any] | None, tsa_roots: list[Any] | None
+    reader: Any,
+    data: bytes,
+    roots: list[Any] | None,
+    tsa_roots: list[Any] | None,
+    crls: list[Any] | None = None,
 ) -> list[Check]:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.errors import SignatureValidationError
@@ -633,8 +721,10 @@ def _signature_checks(
     for i, sig in enumerate(sigs, start=1):
         label = f"signature {i} of {n} ({sig.field_name})"
         suffix = "" if n == 1 else f" {i}"
-        vc = ValidationContext(trust_roots=roots or [], allow_fetching=False, moment=now)
-        ts_vc = ValidationContext(trust_roots=tsa_roots or [], allow_fetching=False, moment=now)
+        vc = signer_context(roots, crls, now)
+        ts_vc = ValidationContext(
+            trust_roots=tsa_roots or [], allow_fetching=False, moment=now, crls=crls or []
+        )
         try:
             status = validate_pdf_signature(
                 sig, vc, ts_validation_context=ts_vc, key_usage_settings=usage
@@ -711,11 +801,13 @@ def _signature_checks(
         )
         checks.append(cert)
         lapsed = proven is not None and now > signer.not_valid_after
-        if cert.status == "ok" and roots is not None and lapsed:
+        if cert.status == "ok" and roots is not None and proven is not None and lapsed:
             # the certificate has expired since: its path is validated at the proven time
-            at = ValidationContext(trust_roots=roots, allow_fetching=False, moment=proven)
             status = validate_pdf_signature(
-                sig, at, ts_validation_context=ts_vc, key_usage_settings=usage
+                sig,
+                signer_context(roots, crls, proven),
+                ts_validation_context=ts_vc,
+                key_usage_settings=usage,
             )
         if roots is None:
             if i == n:
@@ -729,7 +821,7 @@ def _signature_checks(
                 Check(f"trust{suffix}", "skip", "not checked: the signer's certificate cannot sign")
             )
         else:
-            trust = trust_check(f"trust{suffix}", status, roots)
+            trust = trust_check(f"trust{suffix}", status, roots, crls, proven)
             if lapsed:
                 trust = Check(trust.name, trust.status, f"{trust.detail} (at the timestamp's time)")
             checks.append(trust)
@@ -828,6 +920,7 @@ def verify_report(
     trust_root: str | Path | None = None,
     data_dir: str | Path | None = None,
     tsa_root: str | Path | None = None,
+    crl: list[Path] | None = None,
 ) -> VerificationResult:
     """Check a signed report; one Check per line. Bad arguments raise InputError."""
     p = regular_file(path)
@@ -835,6 +928,7 @@ def verify_report(
         raise InputError("not a directory", path=data_dir, field="data-dir")
     roots = load_certs(trust_root) if trust_root is not None else None
     tsa_roots = load_certs(tsa_root, "tsa-root") if tsa_root is not None else None
+    crls = load_crls(crl) if crl else None
     data = p.read_bytes()
     why = _not_a_pdf(data)
     if why is not None:
@@ -844,6 +938,7 @@ def verify_report(
         str(p),
         roots=roots,
         tsa_roots=tsa_roots,
+        crls=crls,
         data_dir=Path(data_dir) if data_dir is not None else None,
     )
 
@@ -857,9 +952,11 @@ def verify_pdf_bytes(
     *,
     roots: list[Any] | None = None,
     tsa_roots: list[Any] | None = None,
+    crls: list[Any] | None = None,
     data_dir: Path | None = None,
 ) -> VerificationResult:
-    """verify_report on bytes already read; `roots` and `tsa_roots` from load_certs."""
+    """verify_report on bytes already read; `roots` and `tsa_roots` from load_certs, `crls`
+    from load_crls."""
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
@@ -870,7 +967,7 @@ def verify_pdf_bytes(
             label, (Check("structure", "fail", f"not a readable PDF ({_reason(exc)})"),)
         )
     with _quiet_pyhanko():
-        signed = outside_event_loop(lambda: _signature_checks(reader, data, roots, tsa_roots))
+        signed = outside_event_loop(lambda: _signature_checks(reader, data, roots, tsa_roots, crls))
     checks: list[Check] = []
     pdfa = _pdfa_part(reader)
     checks.append(

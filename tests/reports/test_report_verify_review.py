@@ -60,7 +60,7 @@ def _key(
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                ku[0], ku[1], usage == "encrypt", False, False, ku[2], False, False, False
+                ku[0], ku[1], usage == "encrypt", False, False, ku[2], ku[2], False, False
             ),
             critical=True,
         )
@@ -613,3 +613,100 @@ def test_a_timestamped_pack_verifies_after_the_certificate_expires(
         ]  # fmt: skip
         ok = subprocess.run(cmd, capture_output=True, text=True, check=False)
         assert ok.returncode == 0, ok.stderr
+
+
+# 10. revocation against CRLs given with --crl
+
+
+def _crl(
+    ca: SigningKey,
+    revoked: list[SigningKey],
+    *,
+    fresh: bool = True,
+    at: dt.datetime | None = None,
+    issued: dt.datetime | None = None,
+) -> bytes:
+    """A CRL signed by `ca` revoking `revoked` at `at` (an hour ago); stale when not `fresh`."""
+    issued = issued or NOW - dt.timedelta(days=1 if fresh else 30)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(issued)
+        .next_update(issued + dt.timedelta(days=7))
+    )
+    for key in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(key.cert.serial_number)
+            .revocation_date(at or NOW - dt.timedelta(hours=1))
+            .build()
+        )
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def test_revocation_is_checked_against_the_crls_given(unsigned_pdf: bytes, tmp_path: Path) -> None:
+    """Without --crl nothing is checked for revocation; with it a revoked signer fails, and
+    a signer no given CRL speaks for is not taken as unrevoked."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer, other = _key("Auditor", issuer=ca), _key("Other", issuer=ca)
+    pdf = _write(tmp_path, "leaf.pdf", sign_pdf(unsigned_pdf, signer))
+    root = _pem(ca, tmp_path / "ca.pem")
+    clean = _write(tmp_path, "clean.crl", _crl(ca, [other]))
+    revoked = _write(tmp_path, "revoked.crl", _crl(ca, [signer]))
+    stale = _write(tmp_path, "stale.crl", _crl(ca, [], fresh=False))
+    unrelated_ca = _key("Other CA", usage="ca", ca=True, start=-30, end=3650)
+    unrelated = _write(tmp_path, "unrelated.crl", _crl(unrelated_ca, []))
+
+    assert verify_report(pdf, trust_root=root, crl=[revoked]).ok is False
+    ok = verify_report(pdf, trust_root=root, crl=[clean])
+    assert ok.ok, ok.lines()
+    assert _detail(ok, "trust").endswith("not revoked in the 1 CRL(s) given")
+    bad = verify_report(pdf, trust_root=root, crl=[revoked])
+    assert _status(bad, "trust") == "fail"
+    assert "the signer's certificate was revoked on" in _detail(bad, "trust")
+    for crl in (stale, unrelated):
+        gap = verify_report(pdf, trust_root=root, crl=[crl])
+        assert _status(gap, "trust") == "fail", (crl.name, gap.lines())
+        assert "no current CRL from its issuer" in _detail(gap, "trust")
+    cli = runner.invoke(app, ["verify", str(pdf), "--trust-root", str(root), "--crl", str(revoked)])
+    assert cli.exit_code == 1 and "was revoked on" in cli.output
+
+
+def test_an_unreadable_crl_is_bad_input(signed_report: Path, tmp_path: Path) -> None:
+    bad = _write(tmp_path, "bad.crl", b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n")
+    cli = runner.invoke(app, ["verify", str(signed_report), "--crl", str(bad)])
+    assert cli.exit_code == 2, cli.output
+    assert "bad.crl" in cli.output and "crl" in cli.output
+    assert "not a readable certificate revocation list" in cli.output
+    assert "Traceback" not in cli.output
+
+
+def test_a_signer_revoked_after_a_trusted_timestamp_is_judged_at_that_time(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed and timestamped now, revoked in an hour, checked in two: the trusted timestamp
+    proves the signature came before the revocation."""
+    import reports._verify as verify
+
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca)
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "bt.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    hour = dt.timedelta(hours=1)
+    revoked = _write(
+        tmp_path, "revoked.crl", _crl(ca, [signer], at=NOW + hour, issued=NOW + 1.5 * hour)
+    )
+    root, tsa_root = _pem(ca, tmp_path / "ca.pem"), _pem(tsa, tmp_path / "tsa.pem")
+    monkeypatch.setattr(verify, "_now", lambda: NOW + 2 * hour)
+    result = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[revoked])
+    assert result.ok, result.lines()
+    assert "was revoked on" in _detail(result, "trust")
+    assert "after the trusted timestamp" in _detail(result, "trust")
+    unproven = verify_report(pdf, trust_root=root, crl=[revoked])
+    assert _status(unproven, "trust") == "fail"
+    assert "no trusted timestamp proves the signature was made before" in _detail(unproven, "trust")
+    # revoked before it signed: the timestamp does not help
+    early = _write(tmp_path, "early.crl", _crl(ca, [signer], issued=NOW + 1.5 * hour))
+    late = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[early])
+    assert _status(late, "trust") == "fail"
+    assert "is not before it" in _detail(late, "trust")
