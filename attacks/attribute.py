@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from attacks._roc import clopper_pearson
 from compliance.errors import InputError
@@ -25,7 +26,7 @@ from compliance.evidence.privacy import AttributeInferenceResult
 from compliance.labels import encode_binary_target
 from compliance.models import ModelHandle
 
-__all__ = ["MAX_CLASSES", "run_attribute_inference"]
+__all__ = ["MAX_CLASSES", "paired_difference_ci", "run_attribute_inference"]
 
 MAX_CLASSES = 30
 
@@ -67,6 +68,48 @@ def _model_signals(
             cols.append(np.where(y01 == 1, p_pos, 1.0 - p_pos))
         return np.column_stack(cols)
     return model.predict_proba(X)[:, [positive_col]]
+
+
+def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    p, z2 = k / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return float(centre - half), float(centre + half)
+
+
+def paired_difference_ci(first: np.ndarray, second: np.ndarray, *, alpha: float = 0.05) -> Estimate:
+    """Accuracy of `first` minus that of `second`, right/wrong on the same records, with
+    Newcombe's (1998, method 10) interval for a paired difference of proportions.
+
+    Unlike a normal interval on the per-record differences, it does not collapse to a
+    point when the two agree on (nearly) every record.
+    """
+    a_ok, b_ok = np.asarray(first, dtype=bool), np.asarray(second, dtype=bool)
+    n = int(a_ok.size)
+    if n == 0:
+        return Estimate(value=None)
+    both, only_a = int((a_ok & b_ok).sum()), int((a_ok & ~b_ok).sum())
+    only_b, neither = int((~a_ok & b_ok).sum()), int((~a_ok & ~b_ok).sum())
+    k1, k2 = both + only_a, both + only_b
+    p1, p2 = k1 / n, k2 / n
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    l1, u1 = _wilson(k1, n, z)
+    l2, u2 = _wilson(k2, n, z)
+    margins = k1 * (n - k1) * k2 * (n - k2)
+    cross = both * neither - only_a * only_b
+    # the correlation of the two accuracies, continuity-corrected as Newcombe does
+    if margins == 0 or 0 <= cross <= n / 2:
+        phi = 0.0
+    else:
+        phi = (cross - n / 2 if cross > 0 else cross) / float(np.sqrt(float(margins)))
+    diff = p1 - p2
+    down = np.sqrt(max((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2, 0.0))
+    up = np.sqrt(max((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2, 0.0))
+    return Estimate(
+        value=round(diff, 6),
+        ci_low=round(max(-1.0, diff - float(down)), 6),
+        ci_high=round(min(1.0, diff + float(up)), 6),
+    )
 
 
 def _signed_pct(x: float | None) -> str:
@@ -171,15 +214,7 @@ def run_attribute_inference(
 
     att_ok = att_pred == target_mem
     base_ok = base_pred == target_mem
-    diff = att_ok.astype(float) - base_ok.astype(float)
-    half = (
-        1.959964 * float(diff.std(ddof=1)) / np.sqrt(diff.size) if diff.size > 1 else float("nan")
-    )
-    advantage = Estimate(
-        value=round(float(diff.mean()), 6),
-        ci_low=round(float(diff.mean()) - half, 6),
-        ci_high=round(float(diff.mean()) + half, 6),
-    )
+    advantage = paired_difference_ci(att_ok, base_ok)
     majority = float(pd.Series(target_pop).value_counts(normalize=True).iloc[0])
     queried = attribute in features
     significant = advantage.ci_low is not None and advantage.ci_low > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,3 +137,49 @@ def test_an_advantage_that_rounds_to_zero_reads_plus_zero() -> None:
     from attacks.attribute import _signed_pct
 
     assert [_signed_pct(v) for v in (-0.00004, -0.003, 0.0123)] == ["+0.0%", "-0.3%", "+1.2%"]
+
+
+def _paired(both: int, first_only: int, second_only: int, neither: int) -> tuple[Any, Any]:
+    first = np.r_[np.ones(both + first_only), np.zeros(second_only + neither)].astype(bool)
+    second = np.r_[
+        np.ones(both), np.zeros(first_only), np.ones(second_only), np.zeros(neither)
+    ].astype(bool)
+    return first, second
+
+
+def test_the_paired_interval_is_newcombes() -> None:
+    """Newcombe's method 10 on the Cavo et al. (2012) table of Fagerland, Lydersen and
+    Laake's 'Statistical Analysis of Contingency Tables', ch. 8: -0.0621 (-0.1186 to
+    -0.0046). Five discordant records, all won by the first: McNemar's exact p is 0.0625,
+    so the interval must include 0 (a normal interval on the differences, 0.0004 to
+    0.0062, did not)."""
+    from attacks.attribute import paired_difference_ci
+
+    e = paired_difference_ci(*_paired(59, 6, 16, 80))
+    assert (e.value, e.ci_low, e.ci_high) == pytest.approx((-0.0621, -0.1186, -0.0046), abs=1e-4)
+    e = paired_difference_ci(*_paired(1200, 5, 0, 295))
+    assert e.ci_low is not None and e.ci_low < 0 < (e.value or 0)
+
+
+def test_an_attack_that_agrees_with_the_baseline_is_not_certain(
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """A model whose output is constant adds nothing: the attack predicts as the baseline
+    does on every record. The advantage is 0, but 1,500 records do not prove it is exactly
+    0 (the normal interval on the differences collapsed to 0 to 0)."""
+    members, population = adult_small
+    features = [c for c in members.columns if c != "income"]
+    handle = ModelHandle(
+        kind="sklearn", path=None, estimator=None, feature_names=features,
+        predict_proba_fn=lambda f: np.full((len(f), 2), 0.5),
+        predict_fn=lambda f: np.zeros(len(f)), classes=["<=50K", ">50K"],
+    )  # fmt: skip
+    r = run_attribute_inference(
+        handle, members, population, target="income", attribute="sex",
+        max_records=1500, max_train=3000,
+    )  # fmt: skip
+    adv = r.advantage
+    assert adv.value is not None and abs(adv.value) < 0.01
+    assert adv.ci_low is not None and adv.ci_high is not None
+    assert adv.ci_low < adv.value < adv.ci_high and adv.ci_high - adv.ci_low > 0.002
+    assert "no evidence" in r.summary
