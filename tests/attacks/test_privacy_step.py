@@ -352,3 +352,27 @@ def test_a_sensitive_attribute_missing_from_a_file_names_the_file(
     text = " ".join(result.output.split())  # type: ignore[attr-defined]
     assert result.exit_code == 2, text  # type: ignore[attr-defined]
     assert "population.csv, field 'relationship': the population has no column" in text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # diffprivlib raised ValueError: a traceback and exit code 1
+        (["--dp-epsilon", "0"], "--dp-epsilon must be a positive number, got 0"),
+        (["--dp-epsilon", "-1"], "--dp-epsilon must be a positive number, got -1"),
+        # both ran, silently: a delta of 2 is no privacy at all
+        (["--dp-delta", "2"], "--dp-delta must lie between 0 and 1"),
+        (["--dp-delta", "0.01"], "--dp-delta 0.01 is not below 1/n for the 3000 training"),
+    ],
+)
+def test_bad_dp_budgets_exit_2(
+    files: dict[str, Path], tmp_path: Path, extra: list[str], message: str
+) -> None:
+    result = _assess(
+        files, tmp_path / "out",
+        *_privacy_args(files, files["members"], files["population"], "dp"), *extra,
+    )  # fmt: skip
+    text = " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    assert message in text
+    assert not (tmp_path / "out").exists()
