@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from attacks._roc import clopper_pearson
+from attacks.membership import check_overlap
 from compliance.errors import InputError
 from compliance.evidence._base import Estimate
 from compliance.evidence.privacy import AttributeInferenceResult
@@ -173,6 +174,10 @@ def run_attribute_inference(
         else [c for c in members.columns if c != target]
     )
     known = [c for c in features if c != attribute]
+    # the attack and the baseline learn from the population: a member among it would be
+    # both learned from and evaluated on
+    columns = list(dict.fromkeys([*features, target, attribute]))
+    check_overlap(members, population, columns=columns, path=population_path)
     queried = attribute in features
     rng = np.random.default_rng(seed)
     mem = members[members[attribute].notna()]
