@@ -165,7 +165,8 @@ def run_attribute_inference(
     if not 2 <= len(values) <= MAX_CLASSES:
         raise InputError(
             f"attribute inference needs a categorical attribute with 2 to {MAX_CLASSES} values; "
-            f"'{attribute}' has {len(values)}",
+            f"'{attribute}' has {len(values)} in the population",
+            path=population_path,
             field=attribute,
         )
     features = (

@@ -381,3 +381,18 @@ def test_bad_dp_budgets_exit_2(
     assert result.exit_code == 2, text  # type: ignore[attr-defined]
     assert message in text
     assert not (tmp_path / "out").exists()
+
+
+def test_an_attribute_with_one_value_names_the_population(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    population = pd.read_csv(files["population"]).assign(sex="Male")
+    population.to_csv(tmp_path / "population.csv", index=False)
+    result = _assess(
+        files, tmp_path / "out",
+        *_privacy_args(files, files["members"], tmp_path / "population.csv", "attribute"),
+    )  # fmt: skip
+    text = " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    assert "population.csv, field 'sex': attribute inference needs a categorical" in text
+    assert "'sex' has 1 in the population" in text
