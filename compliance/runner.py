@@ -9,6 +9,7 @@ replaces the output directory only once all of it succeeded.
 from __future__ import annotations
 
 import contextlib
+import math
 import platform
 import shutil
 import sys
@@ -107,6 +108,17 @@ def _check_spec(spec: AssessSpec) -> None:
             f"{given} is for the privacy attacks, and none was asked for",
             field=given.lstrip("-"),
             hint="add --attacks membership,attribute (or drop --train and --population)",
+        )
+    bad_eps = [e for e in spec.dp_epsilons if not (math.isfinite(e) and e > 0)]
+    if bad_eps:
+        raise InputError(
+            f"--dp-epsilon must be a positive number, got {bad_eps[0]:g}", field="dp_epsilon"
+        )
+    if spec.dp_delta is not None and not 0 < spec.dp_delta < 1:
+        raise InputError(
+            f"--dp-delta must lie between 0 and 1 (and below 1/n for n training records), "
+            f"got {spec.dp_delta:g}",
+            field="dp_delta",
         )
     if spec.target in spec.sensitive:
         raise InputError(

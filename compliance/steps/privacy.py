@@ -139,6 +139,20 @@ def run(ctx: RunContext) -> PrivacySection:
         members = _read(spec.train, "the training set", "--train", ctx)
         population = _read(spec.population, "non-members", "--population", ctx)
     notes: list[str] = []
+    delta = spec.dp_delta
+    if (
+        "dp" in requested
+        and members is not None
+        and delta is not None
+        and delta >= 1 / len(members)
+    ):
+        raise InputError(
+            f"--dp-delta {spec.dp_delta:g} is not below 1/n for the {len(members)} training "
+            f"records ({1 / len(members):.2g}): at such a delta a DP model may publish a "
+            "record outright",
+            field="dp_delta",
+            hint="leave --dp-delta out for 1/n^2",
+        )
     if members is not None and population is not None:
         mismatch = _check_files(members, population, ctx)
         notes += mismatch

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,7 +118,7 @@ def test_an_attack_that_fails_to_learn_is_inconclusive_not_reassuring(
 
     def classifier(**kw: object) -> object:
         made.append(1)
-        if len(made) == 2:  # the attack's classifier: always the rarer value
+        if len(made) >= 2:  # the attacks' classifiers (and prior): always the rarer value
             return DummyClassifier(strategy="constant", constant="Female")
         return HistGradientBoostingClassifier(**kw)  # type: ignore[arg-type]
 
@@ -135,3 +137,121 @@ def test_an_advantage_that_rounds_to_zero_reads_plus_zero() -> None:
     from attacks.attribute import _signed_pct
 
     assert [_signed_pct(v) for v in (-0.00004, -0.003, 0.0123)] == ["+0.0%", "-0.3%", "+1.2%"]
+
+
+def _paired(both: int, first_only: int, second_only: int, neither: int) -> tuple[Any, Any]:
+    first = np.r_[np.ones(both + first_only), np.zeros(second_only + neither)].astype(bool)
+    second = np.r_[
+        np.ones(both), np.zeros(first_only), np.ones(second_only), np.zeros(neither)
+    ].astype(bool)
+    return first, second
+
+
+def test_the_paired_interval_is_newcombes() -> None:
+    """Newcombe's method 10 on the Cavo et al. (2012) table of Fagerland, Lydersen and
+    Laake's 'Statistical Analysis of Contingency Tables', ch. 8: -0.0621 (-0.1186 to
+    -0.0046). Five discordant records, all won by the first: McNemar's exact p is 0.0625,
+    so the interval must include 0 (a normal interval on the differences, 0.0004 to
+    0.0062, did not)."""
+    from attacks.attribute import paired_difference_ci
+
+    e = paired_difference_ci(*_paired(59, 6, 16, 80))
+    assert (e.value, e.ci_low, e.ci_high) == pytest.approx((-0.0621, -0.1186, -0.0046), abs=1e-4)
+    e = paired_difference_ci(*_paired(1200, 5, 0, 295))
+    assert e.ci_low is not None and e.ci_low < 0 < (e.value or 0)
+
+
+def test_an_attack_that_agrees_with_the_baseline_is_not_certain(
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """A model whose output is constant adds nothing: the attack predicts as the baseline
+    does on every record. The advantage is 0, but 1,500 records do not prove it is exactly
+    0 (the normal interval on the differences collapsed to 0 to 0)."""
+    members, population = adult_small
+    features = [c for c in members.columns if c != "income"]
+    handle = ModelHandle(
+        kind="sklearn", path=None, estimator=None, feature_names=features,
+        predict_proba_fn=lambda f: np.full((len(f), 2), 0.5),
+        predict_fn=lambda f: np.zeros(len(f)), classes=["<=50K", ">50K"],
+    )  # fmt: skip
+    r = run_attribute_inference(
+        handle, members, population, target="income", attribute="sex",
+        max_records=1500, max_train=3000,
+    )  # fmt: skip
+    adv = r.advantage
+    assert adv.value is not None and abs(adv.value) < 0.01
+    assert adv.ci_low is not None and adv.ci_high is not None
+    assert adv.ci_low < adv.value < adv.ci_high and adv.ci_high - adv.ci_low > 0.002
+    assert "no evidence" in r.summary
+
+
+class _Lookup:
+    """A model that memorised its training records exactly: 99% for a record's own label
+    when every feature (sex included) matches a training record, 50% otherwise."""
+
+    classes_ = np.array(["<=50K", ">50K"])
+
+    def __init__(self, X: pd.DataFrame, y: pd.Series) -> None:
+        self.columns = list(X.columns)
+        rows = X.astype(str).itertuples(index=False)
+        self.table = {tuple(r): label for r, label in zip(rows, y, strict=True)}
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        out = np.full((len(frame), 2), 0.5)
+        for i, row in enumerate(frame[self.columns].astype(str).itertuples(index=False)):
+            label = self.table.get(tuple(row))
+            if label is not None:
+                out[i] = [0.99, 0.01] if label == "<=50K" else [0.01, 0.99]
+        return out
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.classes_[self.predict_proba(frame).argmax(axis=1)])
+
+
+def test_a_model_that_memorised_the_attribute_shows_an_advantage(
+    adult_small: tuple[pd.DataFrame, pd.DataFrame], make_handle: Any
+) -> None:
+    """The positive control. Queried with a member's true sex, the lookup model is 99% sure
+    of its label; with the other, 50%. The classifier learned on population records saw
+    only 50% answers and learned nothing (advantage +0.0%, 'no evidence'); Fredrikson's
+    estimator reads the memorised record: +6.7% (CI +5.2% to +8.2%) on these records."""
+    members, population = adult_small
+    X = members.drop(columns="income")
+    lookup = _Lookup(X, members["income"])
+    r = run_attribute_inference(
+        make_handle(lookup, list(X.columns)), members, population, target="income",
+        attribute="sex", max_records=1500, max_train=3000,
+    )  # fmt: skip
+    assert r.advantage.ci_low is not None and r.advantage.ci_low > 0.02
+    assert "reveals the attribute" in r.summary and "(confidence)" in r.notes[0]
+
+
+def test_a_model_that_never_saw_the_attribute_shows_none(
+    adult_small: tuple[pd.DataFrame, pd.DataFrame], make_handle: Any
+) -> None:
+    """The negative control: a forest trained without sex is a function of the other
+    features, which the baseline sees too; its advantage is within noise of 0."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    members, population = adult_small
+    X = members.drop(columns=["income", "sex"])
+    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    forest = make_pipeline(
+        make_column_transformer(
+            (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), categorical),
+            remainder="passthrough",
+        ),
+        RandomForestClassifier(n_estimators=40, random_state=0),
+    ).fit(X, members["income"])
+    r = run_attribute_inference(
+        make_handle(forest, list(X.columns)), members, population, target="income",
+        attribute="sex", max_records=1500, max_train=3000,
+    )  # fmt: skip
+    adv = r.advantage
+    assert not r.model_queried
+    assert adv.ci_low is not None and adv.ci_high is not None and adv.value is not None
+    assert adv.ci_low < 0 < adv.ci_high and abs(adv.value) < 0.02
+    assert "no evidence" in r.summary

@@ -127,7 +127,12 @@ def test_assess_adds_a_privacy_section(files: dict[str, Path]) -> None:
         assert (line in text) == (f["status"] in ("fail", "warn")), line
 
 
-def test_overlap_exits_2_with_the_count(files: dict[str, Path], tmp_path: Path) -> None:
+# attribute inference alone ran on such a population (its attack and baseline trained on
+# members they were then scored on): the membership attacks alone refused it
+@pytest.mark.parametrize("attack", ["loss", "attribute"])
+def test_overlap_exits_2_with_the_count(
+    files: dict[str, Path], tmp_path: Path, attack: str
+) -> None:
     members = pd.read_csv(files["members"])
     leaky = pd.concat([pd.read_csv(files["population"]), members.iloc[:11]])
     leaky.to_csv(tmp_path / "leaky.csv", index=False)
@@ -139,7 +144,7 @@ def test_overlap_exits_2_with_the_count(files: dict[str, Path], tmp_path: Path) 
         "--population",
         str(tmp_path / "leaky.csv"),
         "--attacks",
-        "loss",
+        attack,
     )
     assert result.exit_code == 2  # type: ignore[attr-defined]
     assert "11 of the population's 4511 rows also appear" in result.output  # type: ignore[attr-defined]
@@ -352,3 +357,42 @@ def test_a_sensitive_attribute_missing_from_a_file_names_the_file(
     text = " ".join(result.output.split())  # type: ignore[attr-defined]
     assert result.exit_code == 2, text  # type: ignore[attr-defined]
     assert "population.csv, field 'relationship': the population has no column" in text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # diffprivlib raised ValueError: a traceback and exit code 1
+        (["--dp-epsilon", "0"], "--dp-epsilon must be a positive number, got 0"),
+        (["--dp-epsilon", "-1"], "--dp-epsilon must be a positive number, got -1"),
+        # both ran, silently: a delta of 2 is no privacy at all
+        (["--dp-delta", "2"], "--dp-delta must lie between 0 and 1"),
+        (["--dp-delta", "0.01"], "--dp-delta 0.01 is not below 1/n for the 3000 training"),
+    ],
+)
+def test_bad_dp_budgets_exit_2(
+    files: dict[str, Path], tmp_path: Path, extra: list[str], message: str
+) -> None:
+    result = _assess(
+        files, tmp_path / "out",
+        *_privacy_args(files, files["members"], files["population"], "dp"), *extra,
+    )  # fmt: skip
+    text = " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    assert message in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_attribute_with_one_value_names_the_population(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    population = pd.read_csv(files["population"]).assign(sex="Male")
+    population.to_csv(tmp_path / "population.csv", index=False)
+    result = _assess(
+        files, tmp_path / "out",
+        *_privacy_args(files, files["members"], tmp_path / "population.csv", "attribute"),
+    )  # fmt: skip
+    text = " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    assert "population.csv, field 'sex': attribute inference needs a categorical" in text
+    assert "'sex' has 1 in the population" in text
