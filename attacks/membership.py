@@ -42,10 +42,11 @@ from attacks.reference import ReferenceSignals, make_trainer, train_reference_mo
 from compliance.errors import InputError
 from compliance.evidence._base import Estimate
 from compliance.evidence.privacy import RISK_ORDER, AttackResult, SliceExposure
-from compliance.labels import encode_binary_target
+from compliance.labels import encode_binary_target, validate_scores
 from compliance.models import ModelHandle
 from compliance.progress import Progress
 from compliance.slicing import attribute_codes
+from compliance.tables import require_columns
 from compliance.wording import lower_bound_text, upper_bound_text
 
 __all__ = [
@@ -706,11 +707,23 @@ def run_membership(
                 "training and population files (--predictions-column)",
                 field="attacks",
             )
-        for frame, path in ((members, members_path), (population, population_path)):
+        for frame, path, role in (
+            (members, members_path, "training data"),
+            (population, population_path, "population"),
+        ):
             if predictions_column not in frame.columns:
                 raise InputError(
                     "the predictions column is missing", path=path, field=predictions_column
                 )
+            # a missing prediction or score would read as membership (it is scored apart)
+            absent = int(frame[predictions_column].isna().sum())
+            if absent:
+                raise InputError(
+                    f"{absent} rows have no prediction", path=path or role, field=predictions_column
+                )
+            if scores_column is not None:
+                require_columns(frame, [scores_column], path=path or role, what="scores")
+                validate_scores(frame[scores_column], path=path or role, field=scores_column)
     check_overlap(members, population, columns=[*features, target], path=population_path)
 
     y_all, (_, positive) = encode_binary_target(

@@ -460,3 +460,47 @@ def test_terminal_lines_name_the_attack_that_decides_the_suite_reading() -> None
     assert lines[0].startswith("Membership inference, the strongest of 2 attacks")
     assert "inconclusive membership risk" in lines[0]
     assert lines[1].startswith("The suite reads moderate from the lira_offline attack")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("no_score_column", "scores column not found"),
+        ("missing_score", "1 rows have no score"),
+        ("logit_score", "scores must be probabilities between 0 and 1"),
+        ("missing_prediction", "1 rows have no prediction"),
+    ],
+)
+def test_outputs_only_scores_and_predictions_must_be_complete_in_both_files(
+    forest_target: ModelHandle,
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+    edit: str,
+    message: str,
+) -> None:
+    """Records the target never saw on both sides (a null control): a population file
+    without the scores column had every non-member scored NaN, then ranked lowest, and the
+    loss attack read AUC 1.0, 'high' risk. Each such file is refused, naming it."""
+    _, population = adult_small
+    feats = forest_target.feature_names
+    rows = np.random.default_rng(0).permutation(len(population))
+    fake, pop = population.iloc[rows[:1500]], population.iloc[rows[1500:]]
+    fake, pop = (
+        f.assign(
+            pred=forest_target.predict(f[feats]), score=forest_target.predict_proba(f[feats])[:, 1]
+        ).reset_index(drop=True)
+        for f in (fake, pop)
+    )
+    if edit == "no_score_column":
+        pop = pop.drop(columns="score")
+    elif edit == "missing_score":
+        pop.loc[5, "score"] = np.nan
+    elif edit == "logit_score":
+        pop.loc[5, "score"] = 3.2
+    else:
+        pop.loc[5, "pred"] = None
+    with pytest.raises(InputError, match=message) as info:
+        run_membership(
+            None, fake, pop, target="income", options=FAST, attacks=["loss", "label_only"],
+            predictions_column="pred", scores_column="score", population_path="pop.csv",
+        )  # fmt: skip
+    assert info.value.path == "pop.csv"
