@@ -294,8 +294,18 @@ class MembershipOutcome:
     nonmember_rows: np.ndarray | None = None
 
 
+def _canonical(column: pd.Series) -> pd.Series:
+    """A column's values as text that agrees across files: a number as a float (39, 39.0
+    and "39" alike: a column with a gap reads as floats), other values stripped."""
+    values = column.astype(object)
+    number = pd.to_numeric(values, errors="coerce")
+    text = values.astype(str).str.strip().where(values.notna(), "<NA>")
+    return text.where(number.isna(), number.astype(float).astype(str))
+
+
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy())
+    canonical = frame.apply(_canonical)
+    return np.asarray(pd.util.hash_pandas_object(canonical, index=False).to_numpy())
 
 
 def check_overlap(

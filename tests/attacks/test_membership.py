@@ -532,3 +532,30 @@ def test_offline_lira_keeps_the_order_of_records_with_one_out_model_each() -> No
     gap = _logit(data.target_p) - _logit(np.where(ref_in, ref_p[::-1], ref_p)[0])
     assert np.unique(scores).size == n
     assert (np.argsort(scores) == np.argsort(gap)).all()
+
+
+def test_overlap_is_found_whatever_type_each_file_gives_a_column(
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """A numeric column with one empty cell reads as floats (39.0), the other file's as
+    integers (39), and a file may quote numbers as text: compared as text, the 7 shared
+    records went unseen and the run went on with members among the non-members."""
+    from attacks import check_overlap
+
+    members, population = adult_small
+    columns = list(members.columns)
+    leaky = pd.concat([population, members.iloc[:7]], ignore_index=True)
+    as_float = leaky.astype({"age": float, "hours-per-week": float})
+    as_float.loc[0, "capital-gain"] = np.nan  # the gap that made the file's column float
+    as_text = leaky.astype({"fnlwgt": str}).assign(sex=" " + leaky["sex"])
+    for frame in (as_float, as_text):
+        with pytest.raises(InputError, match=r": 7 of the population's 6007 rows"):
+            check_overlap(members, frame, columns=columns)
+    # distinct values stay distinct, a missing value only matches a missing value
+    check_overlap(members, population, columns=columns)
+    other = members.iloc[:7].assign(age=members["age"].iloc[:7] + 0.5)
+    check_overlap(members, other.astype({"age": float}), columns=columns)
+    gap = members.iloc[:7].astype({"age": float})
+    gap.loc[gap.index[0], "age"] = np.nan
+    with pytest.raises(InputError, match=r": 6 of the population's 7 rows"):
+        check_overlap(members, gap, columns=columns)
