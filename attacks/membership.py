@@ -408,10 +408,10 @@ def _n_eval(n_members: int, n_pop: int, max_eval: int, needs_ref: bool) -> int:
     return min(n_members, max_eval, n_pop // 2 if needs_ref else n_pop)
 
 
-def _reference_size(n_members: int, n_pop: int, n_eval: int, paired: bool) -> int:
+def _reference_size(n_members: int, pool: int, n_eval: int, paired: bool) -> int:
     """Rows each reference model trains on: IN/OUT pairs split the evaluation records and
-    the rest of the population in halves; offline models take 3/4 of the rest."""
-    pool = n_pop - n_eval
+    the `pool` (the population rows that are not evaluated) in halves; offline models
+    take 3/4 of the pool."""
     if paired:
         return min(n_members, (2 * n_eval + pool) // 2)
     return min(n_members, int(0.75 * pool))
@@ -425,7 +425,7 @@ def _population_needed(n_members: int, max_eval: int, paired: bool) -> int:
     while lo < hi:
         mid = (lo + hi) // 2
         n_eval = _n_eval(n_members, mid, max_eval, True)
-        if _reference_size(n_members, mid, n_eval, paired) >= enough:
+        if _reference_size(n_members, mid - n_eval, n_eval, paired) >= enough:
             hi = mid
         else:
             lo = mid + 1
@@ -795,7 +795,9 @@ def run_membership(
 
     rng = np.random.default_rng(opts.seed)
     n_pop = len(population)
-    n_eval = _n_eval(len(members), n_pop, opts.max_eval, needs_ref)
+    pop_hashes = _row_hashes(population[[*features, target]])
+    n_distinct = int(np.unique(pop_hashes).size)
+    n_eval = _n_eval(len(members), n_distinct, opts.max_eval, needs_ref)
     if n_eval < 50:
         raise InputError(
             f"too few records to evaluate an attack: {len(members)} members and {n_pop} "
@@ -805,9 +807,15 @@ def run_membership(
         )
     mem_idx = np.sort(rng.choice(len(members), n_eval, replace=False))
     pop_perm = rng.permutation(n_pop)
-    non_idx, pool_idx = np.sort(pop_perm[:n_eval]), np.sort(pop_perm[n_eval:])
+    # non-members are distinct records, and no copy of one trains a reference model or
+    # serves as z: members' copies are refused above, so non-members' would read as OUT
+    # records that a reference model trained on (non-members look less like members)
+    first = ~pd.Series(pop_hashes[pop_perm]).duplicated().to_numpy()
+    non_idx = np.sort(pop_perm[first][:n_eval])
+    pool_idx = np.sort(pop_perm[~np.isin(pop_hashes[pop_perm], pop_hashes[non_idx])])
+    copies = n_pop - n_eval - pool_idx.size
     # reference models train on about as many rows as the target did, at least half as many
-    ref_size = _reference_size(len(members), n_pop, n_eval, paired)
+    ref_size = _reference_size(len(members), pool_idx.size, n_eval, paired)
     if needs_ref and ref_size < max(50, len(members) // 2):
         need = _population_needed(len(members), opts.max_eval, paired)
         odd = (
@@ -817,13 +825,19 @@ def run_membership(
             else ""
         )
         raise InputError(
-            f"the population has {n_pop} rows: {n_eval} are used as non-members and the "
-            f"rest are too few to train {k} reference model(s) on at least half as many rows "
-            f"as the training set ({len(members) // 2}); give at least {need} population "
-            f"rows{odd}, or run only the attacks without reference models "
+            f"the population has {n_pop} rows: {n_eval} are used as non-members"
+            + (f", {copies} are copies of them" if copies else "")
+            + f" and the rest are too few to train {k} reference model(s) on at least half "
+            f"as many rows as the training set ({len(members) // 2}); give at least {need} "
+            f"population rows{odd}, or run only the attacks without reference models "
             "(--attacks loss,label_only)",
             path=population_path,
             field="population",
+        )
+    if copies and needs_ref:
+        notes.append(
+            f"{copies} population rows are copies of evaluated non-members: they train no "
+            "reference model and serve as no population record z."
         )
 
     # one frame: evaluation members, then the whole population

@@ -559,3 +559,78 @@ def test_overlap_is_found_whatever_type_each_file_gives_a_column(
     gap.loc[gap.index[0], "age"] = np.nan
     with pytest.raises(InputError, match=r": 6 of the population's 7 rows"):
         check_overlap(members, gap, columns=columns)
+
+
+@pytest.fixture(scope="module")
+def null_split(adult_small: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two disjoint sets of records the forest never saw: 1,500 play the members."""
+    _, population = adult_small
+    rows = np.random.default_rng(0).permutation(len(population))
+    return (
+        population.iloc[rows[:1500]].reset_index(drop=True),
+        population.iloc[rows[1500:]].reset_index(drop=True),
+    )
+
+
+@pytest.mark.parametrize(
+    ("k", "names"),
+    [(2, list(MEMBERSHIP_ATTACKS)), (3, ["lira_offline", "rmia"])],
+    ids=["paired", "offline"],
+)
+def test_null_control_every_attack_finds_nothing(
+    forest_target: ModelHandle,
+    null_split: tuple[pd.DataFrame, pd.DataFrame],
+    k: int,
+    names: list[str],
+) -> None:
+    """The target trained on neither side: every attack, on paired and on offline-only
+    reference models, must read about AUC 0.5 (one standard error is 0.011 here), no
+    epsilon, and no moderate or high risk."""
+    fake, population = null_split
+    opts = MembershipOptions(reference_models=k, max_eval=1500, population_z=1000, label_queries=4)
+    out = run_membership(
+        forest_target, fake, population, target="income", attacks=names, options=opts
+    )
+    assert [r.name for r in out.results] == names
+    for r in out.results:
+        assert r.auc is not None and abs(r.auc - 0.5) < 0.03, (r.name, r.auc)
+        assert (r.epsilon_lower_bound or 0.0) < 0.5, r.summary
+        assert r.risk in {"low", "inconclusive"}, r.summary
+
+
+@pytest.mark.parametrize("k", [2, 3], ids=["paired", "offline"])
+def test_reference_models_never_train_on_a_copy_of_an_evaluated_record_unrecorded(
+    forest_target: ModelHandle,
+    null_split: tuple[pd.DataFrame, pd.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+    k: int,
+) -> None:
+    """Every population record twice: a non-member's copy trained reference models that
+    the IN/OUT mask called OUT for it (members' copies are refused as overlap), so only
+    non-members looked like training records to their OUT models. Over 6 seeds of this
+    null control that lifted mean AUC to 0.521 (offline LiRA) and 0.522 (online RMIA).
+    Now a reference model's training set holds a copy of an evaluated record exactly
+    where the mask says IN, and the non-members are distinct records."""
+    import attacks.membership as membership
+
+    fake, population = null_split
+    doubled = pd.concat([population, population], ignore_index=True)
+    seen: dict[str, Any] = {}
+    real = membership.train_reference_models
+
+    def spy(trainer: Any, **kw: Any) -> Any:
+        seen.update(kw, signals=real(trainer, **kw))
+        return seen["signals"]
+
+    monkeypatch.setattr(membership, "train_reference_models", spy)
+    opts = MembershipOptions(reference_models=k, max_eval=1500, population_z=1000)
+    out = run_membership(
+        forest_target, fake, doubled, target="income", attacks=["rmia"], options=opts
+    )
+    rows = membership._row_hashes(seen["X"].assign(income=seen["y01"]))
+    n_eval = 2 * out.results[0].n_members
+    evaluated = rows[seen["points"][:n_eval]]
+    assert np.unique(evaluated).size == n_eval
+    for subset, trained_on in zip(seen["subsets"], seen["signals"].trained_on, strict=True):
+        assert (np.isin(evaluated, rows[subset]) == trained_on[:n_eval]).all()
+    assert any("are copies of evaluated non-members" in n for n in out.notes)
