@@ -42,10 +42,11 @@ from attacks.reference import ReferenceSignals, make_trainer, train_reference_mo
 from compliance.errors import InputError
 from compliance.evidence._base import Estimate
 from compliance.evidence.privacy import RISK_ORDER, AttackResult, SliceExposure
-from compliance.labels import encode_binary_target
+from compliance.labels import encode_binary_target, validate_scores
 from compliance.models import ModelHandle
 from compliance.progress import Progress
 from compliance.slicing import attribute_codes
+from compliance.tables import require_columns
 from compliance.wording import lower_bound_text, upper_bound_text
 
 __all__ = [
@@ -153,7 +154,9 @@ class LiraOffline(MembershipAttack):
         # few reference models: one pooled variance (Carlini et al.'s "fixed variance")
         sigma = float(np.nanstd(resid)) if np.isfinite(resid).any() else 1.0
         sigma = max(sigma, 1e-3)
-        return np.asarray(stats.norm.logcdf((phi_t - mu) / sigma))
+        # the z-score orders records as the one-sided p-value does; its logcdf rounds to 0.0
+        # past z = 38 (one OUT model per record leaves sigma at 1e-3), tying the top records
+        return np.asarray((phi_t - mu) / sigma)
 
 
 @register
@@ -291,8 +294,18 @@ class MembershipOutcome:
     nonmember_rows: np.ndarray | None = None
 
 
+def _canonical(column: pd.Series) -> pd.Series:
+    """A column's values as text that agrees across files: a number as a float (39, 39.0
+    and "39" alike: a column with a gap reads as floats), other values stripped."""
+    values = column.astype(object)
+    number = pd.to_numeric(values, errors="coerce")
+    text = values.astype(str).str.strip().where(values.notna(), "<NA>")
+    return text.where(number.isna(), number.astype(float).astype(str))
+
+
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    return np.asarray(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy())
+    canonical = frame.apply(_canonical)
+    return np.asarray(pd.util.hash_pandas_object(canonical, index=False).to_numpy())
 
 
 def check_overlap(
@@ -395,10 +408,10 @@ def _n_eval(n_members: int, n_pop: int, max_eval: int, needs_ref: bool) -> int:
     return min(n_members, max_eval, n_pop // 2 if needs_ref else n_pop)
 
 
-def _reference_size(n_members: int, n_pop: int, n_eval: int, paired: bool) -> int:
+def _reference_size(n_members: int, pool: int, n_eval: int, paired: bool) -> int:
     """Rows each reference model trains on: IN/OUT pairs split the evaluation records and
-    the rest of the population in halves; offline models take 3/4 of the rest."""
-    pool = n_pop - n_eval
+    the `pool` (the population rows that are not evaluated) in halves; offline models
+    take 3/4 of the pool."""
     if paired:
         return min(n_members, (2 * n_eval + pool) // 2)
     return min(n_members, int(0.75 * pool))
@@ -412,7 +425,7 @@ def _population_needed(n_members: int, max_eval: int, paired: bool) -> int:
     while lo < hi:
         mid = (lo + hi) // 2
         n_eval = _n_eval(n_members, mid, max_eval, True)
-        if _reference_size(n_members, mid, n_eval, paired) >= enough:
+        if _reference_size(n_members, mid - n_eval, n_eval, paired) >= enough:
             hi = mid
         else:
             lo = mid + 1
@@ -706,11 +719,23 @@ def run_membership(
                 "training and population files (--predictions-column)",
                 field="attacks",
             )
-        for frame, path in ((members, members_path), (population, population_path)):
+        for frame, path, role in (
+            (members, members_path, "training data"),
+            (population, population_path, "population"),
+        ):
             if predictions_column not in frame.columns:
                 raise InputError(
                     "the predictions column is missing", path=path, field=predictions_column
                 )
+            # a missing prediction or score would read as membership (it is scored apart)
+            absent = int(frame[predictions_column].isna().sum())
+            if absent:
+                raise InputError(
+                    f"{absent} rows have no prediction", path=path or role, field=predictions_column
+                )
+            if scores_column is not None:
+                require_columns(frame, [scores_column], path=path or role, what="scores")
+                validate_scores(frame[scores_column], path=path or role, field=scores_column)
     check_overlap(members, population, columns=[*features, target], path=population_path)
 
     y_all, (_, positive) = encode_binary_target(
@@ -770,7 +795,9 @@ def run_membership(
 
     rng = np.random.default_rng(opts.seed)
     n_pop = len(population)
-    n_eval = _n_eval(len(members), n_pop, opts.max_eval, needs_ref)
+    pop_hashes = _row_hashes(population[[*features, target]])
+    n_distinct = int(np.unique(pop_hashes).size)
+    n_eval = _n_eval(len(members), n_distinct, opts.max_eval, needs_ref)
     if n_eval < 50:
         raise InputError(
             f"too few records to evaluate an attack: {len(members)} members and {n_pop} "
@@ -780,9 +807,15 @@ def run_membership(
         )
     mem_idx = np.sort(rng.choice(len(members), n_eval, replace=False))
     pop_perm = rng.permutation(n_pop)
-    non_idx, pool_idx = np.sort(pop_perm[:n_eval]), np.sort(pop_perm[n_eval:])
+    # non-members are distinct records, and no copy of one trains a reference model or
+    # serves as z: members' copies are refused above, so non-members' would read as OUT
+    # records that a reference model trained on (non-members look less like members)
+    first = ~pd.Series(pop_hashes[pop_perm]).duplicated().to_numpy()
+    non_idx = np.sort(pop_perm[first][:n_eval])
+    pool_idx = np.sort(pop_perm[~np.isin(pop_hashes[pop_perm], pop_hashes[non_idx])])
+    copies = n_pop - n_eval - pool_idx.size
     # reference models train on about as many rows as the target did, at least half as many
-    ref_size = _reference_size(len(members), n_pop, n_eval, paired)
+    ref_size = _reference_size(len(members), pool_idx.size, n_eval, paired)
     if needs_ref and ref_size < max(50, len(members) // 2):
         need = _population_needed(len(members), opts.max_eval, paired)
         odd = (
@@ -792,13 +825,19 @@ def run_membership(
             else ""
         )
         raise InputError(
-            f"the population has {n_pop} rows: {n_eval} are used as non-members and the "
-            f"rest are too few to train {k} reference model(s) on at least half as many rows "
-            f"as the training set ({len(members) // 2}); give at least {need} population "
-            f"rows{odd}, or run only the attacks without reference models "
+            f"the population has {n_pop} rows: {n_eval} are used as non-members"
+            + (f", {copies} are copies of them" if copies else "")
+            + f" and the rest are too few to train {k} reference model(s) on at least half "
+            f"as many rows as the training set ({len(members) // 2}); give at least {need} "
+            f"population rows{odd}, or run only the attacks without reference models "
             "(--attacks loss,label_only)",
             path=population_path,
             field="population",
+        )
+    if copies and needs_ref:
+        notes.append(
+            f"{copies} population rows are copies of evaluated non-members: they train no "
+            "reference model and serve as no population record z."
         )
 
     # one frame: evaluation members, then the whole population

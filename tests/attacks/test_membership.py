@@ -73,6 +73,8 @@ def test_reference_attacks_expose_a_memorising_forest(forest_outcome: Any) -> No
     assert forest_outcome.strongest in {"rmia", "rmia_online"}
     # reference models calibrate per-record difficulty: better than the plain loss
     assert rmia.auc > (results["loss"].auc or 0)
+    # offline LiRA on one OUT model per record still beats random guessing at 1% FPR
+    assert (results["lira_offline"].tpr_at_fpr["0.01"] or 0) > 0.015
 
 
 def test_slices_report_protected_groups(forest_outcome: Any) -> None:
@@ -460,3 +462,175 @@ def test_terminal_lines_name_the_attack_that_decides_the_suite_reading() -> None
     assert lines[0].startswith("Membership inference, the strongest of 2 attacks")
     assert "inconclusive membership risk" in lines[0]
     assert lines[1].startswith("The suite reads moderate from the lira_offline attack")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("no_score_column", "scores column not found"),
+        ("missing_score", "1 rows have no score"),
+        ("logit_score", "scores must be probabilities between 0 and 1"),
+        ("missing_prediction", "1 rows have no prediction"),
+    ],
+)
+def test_outputs_only_scores_and_predictions_must_be_complete_in_both_files(
+    forest_target: ModelHandle,
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+    edit: str,
+    message: str,
+) -> None:
+    """Records the target never saw on both sides (a null control): a population file
+    without the scores column had every non-member scored NaN, then ranked lowest, and the
+    loss attack read AUC 1.0, 'high' risk. Each such file is refused, naming it."""
+    _, population = adult_small
+    feats = forest_target.feature_names
+    rows = np.random.default_rng(0).permutation(len(population))
+    fake, pop = population.iloc[rows[:1500]], population.iloc[rows[1500:]]
+    fake, pop = (
+        f.assign(
+            pred=forest_target.predict(f[feats]), score=forest_target.predict_proba(f[feats])[:, 1]
+        ).reset_index(drop=True)
+        for f in (fake, pop)
+    )
+    if edit == "no_score_column":
+        pop = pop.drop(columns="score")
+    elif edit == "missing_score":
+        pop.loc[5, "score"] = np.nan
+    elif edit == "logit_score":
+        pop.loc[5, "score"] = 3.2
+    else:
+        pop.loc[5, "pred"] = None
+    with pytest.raises(InputError, match=message) as info:
+        run_membership(
+            None, fake, pop, target="income", options=FAST, attacks=["loss", "label_only"],
+            predictions_column="pred", scores_column="score", population_path="pop.csv",
+        )  # fmt: skip
+    assert info.value.path == "pop.csv"
+
+
+def test_offline_lira_keeps_the_order_of_records_with_one_out_model_each() -> None:
+    """Two reference models in an IN/OUT pair leave each record one OUT model: no spread
+    around its OUT mean, so the pooled sigma is clamped to 1e-3. The score must still order
+    records by how far the target's logit lies above their OUT mean; the normal logcdf of
+    that z-score rounds to 0.0 past z = 38 and tied half of a forest's records at the top
+    (TPR at 1% FPR 0.0 where the ordering finds 2.7%)."""
+    from attacks.membership import AttackInputs, LiraOffline, _logit
+
+    rng = np.random.default_rng(0)
+    n = 400
+    ref_in = np.zeros((2, n), dtype=bool)
+    ref_in[0, : n // 2] = ref_in[1, n // 2 :] = True
+    ref_p = rng.uniform(0.05, 0.95, (2, n))
+    data = AttackInputs(
+        is_member=np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(np.int8),
+        correct=np.ones(n, dtype=bool),
+        target_p=rng.uniform(0.05, 0.95, n),
+        ref_p=ref_p,
+        ref_in=ref_in,
+    )
+    scores = LiraOffline().score(data)
+    gap = _logit(data.target_p) - _logit(np.where(ref_in, ref_p[::-1], ref_p)[0])
+    assert np.unique(scores).size == n
+    assert (np.argsort(scores) == np.argsort(gap)).all()
+
+
+def test_overlap_is_found_whatever_type_each_file_gives_a_column(
+    adult_small: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """A numeric column with one empty cell reads as floats (39.0), the other file's as
+    integers (39), and a file may quote numbers as text: compared as text, the 7 shared
+    records went unseen and the run went on with members among the non-members."""
+    from attacks import check_overlap
+
+    members, population = adult_small
+    columns = list(members.columns)
+    leaky = pd.concat([population, members.iloc[:7]], ignore_index=True)
+    as_float = leaky.astype({"age": float, "hours-per-week": float})
+    as_float.loc[0, "capital-gain"] = np.nan  # the gap that made the file's column float
+    as_text = leaky.astype({"fnlwgt": str}).assign(sex=" " + leaky["sex"])
+    for frame in (as_float, as_text):
+        with pytest.raises(InputError, match=r": 7 of the population's 6007 rows"):
+            check_overlap(members, frame, columns=columns)
+    # distinct values stay distinct, a missing value only matches a missing value
+    check_overlap(members, population, columns=columns)
+    other = members.iloc[:7].assign(age=members["age"].iloc[:7] + 0.5)
+    check_overlap(members, other.astype({"age": float}), columns=columns)
+    gap = members.iloc[:7].astype({"age": float})
+    gap.loc[gap.index[0], "age"] = np.nan
+    with pytest.raises(InputError, match=r": 6 of the population's 7 rows"):
+        check_overlap(members, gap, columns=columns)
+
+
+@pytest.fixture(scope="module")
+def null_split(adult_small: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two disjoint sets of records the forest never saw: 1,500 play the members."""
+    _, population = adult_small
+    rows = np.random.default_rng(0).permutation(len(population))
+    return (
+        population.iloc[rows[:1500]].reset_index(drop=True),
+        population.iloc[rows[1500:]].reset_index(drop=True),
+    )
+
+
+@pytest.mark.parametrize(
+    ("k", "names"),
+    [(2, list(MEMBERSHIP_ATTACKS)), (3, ["lira_offline", "rmia"])],
+    ids=["paired", "offline"],
+)
+def test_null_control_every_attack_finds_nothing(
+    forest_target: ModelHandle,
+    null_split: tuple[pd.DataFrame, pd.DataFrame],
+    k: int,
+    names: list[str],
+) -> None:
+    """The target trained on neither side: every attack, on paired and on offline-only
+    reference models, must read about AUC 0.5 (one standard error is 0.011 here), no
+    epsilon, and no moderate or high risk."""
+    fake, population = null_split
+    opts = MembershipOptions(reference_models=k, max_eval=1500, population_z=1000, label_queries=4)
+    out = run_membership(
+        forest_target, fake, population, target="income", attacks=names, options=opts
+    )
+    assert [r.name for r in out.results] == names
+    for r in out.results:
+        assert r.auc is not None and abs(r.auc - 0.5) < 0.03, (r.name, r.auc)
+        assert (r.epsilon_lower_bound or 0.0) < 0.5, r.summary
+        assert r.risk in {"low", "inconclusive"}, r.summary
+
+
+@pytest.mark.parametrize("k", [2, 3], ids=["paired", "offline"])
+def test_reference_models_never_train_on_a_copy_of_an_evaluated_record_unrecorded(
+    forest_target: ModelHandle,
+    null_split: tuple[pd.DataFrame, pd.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+    k: int,
+) -> None:
+    """Every population record twice: a non-member's copy trained reference models that
+    the IN/OUT mask called OUT for it (members' copies are refused as overlap), so only
+    non-members looked like training records to their OUT models. Over 6 seeds of this
+    null control that lifted mean AUC to 0.521 (offline LiRA) and 0.522 (online RMIA).
+    Now a reference model's training set holds a copy of an evaluated record exactly
+    where the mask says IN, and the non-members are distinct records."""
+    import attacks.membership as membership
+
+    fake, population = null_split
+    doubled = pd.concat([population, population], ignore_index=True)
+    seen: dict[str, Any] = {}
+    real = membership.train_reference_models
+
+    def spy(trainer: Any, **kw: Any) -> Any:
+        seen.update(kw, signals=real(trainer, **kw))
+        return seen["signals"]
+
+    monkeypatch.setattr(membership, "train_reference_models", spy)
+    opts = MembershipOptions(reference_models=k, max_eval=1500, population_z=1000)
+    out = run_membership(
+        forest_target, fake, doubled, target="income", attacks=["rmia"], options=opts
+    )
+    rows = membership._row_hashes(seen["X"].assign(income=seen["y01"]))
+    n_eval = 2 * out.results[0].n_members
+    evaluated = rows[seen["points"][:n_eval]]
+    assert np.unique(evaluated).size == n_eval
+    for subset, trained_on in zip(seen["subsets"], seen["signals"].trained_on, strict=True):
+        assert (np.isin(evaluated, rows[subset]) == trained_on[:n_eval]).all()
+    assert any("are copies of evaluated non-members" in n for n in out.notes)
