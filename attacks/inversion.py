@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from attacks._roc import clopper_pearson
+from compliance.evidence._base import Estimate
 from compliance.evidence.privacy import InversionResult
 from compliance.models import ModelHandle
 
@@ -42,10 +44,10 @@ def invert_classes(
     l2: float = 0.01,
     seed: int = 0,
 ) -> np.ndarray:
-    """One reconstruction per class, shape (n_classes, n_features)."""
+    """One reconstruction per class, shape (n_classes, n_features). Deterministic: it starts
+    from `init` and draws nothing at random (torch's global random state is left alone)."""
     import torch
 
-    torch.manual_seed(seed)
     lo = torch.tensor(np.array(lower, dtype=np.float32))
     hi = torch.tensor(np.array(upper, dtype=np.float32))
     start = torch.tensor(np.array(init, dtype=np.float32))
@@ -101,8 +103,14 @@ def run_inversion(
     X = np.asarray(X_eval, dtype=float)
     y = np.asarray(y_eval, dtype=int)
     classes = np.unique(y)
-    n_classes = int(classes.max()) + 1
     mean = X.mean(axis=0)
+    # the model's own class count: a class missing from the evaluation data still gets a
+    # reconstruction, which the evaluator cannot recognise
+    import torch
+
+    with torch.no_grad():
+        outputs = model.estimator(torch.tensor(mean[None, :], dtype=torch.float32)).shape[-1]
+    n_classes = max(int(outputs), int(classes.max()) + 1)
     recon = invert_classes(
         model.estimator,
         n_classes,
@@ -118,11 +126,15 @@ def run_inversion(
     base_pred = evaluator.predict(mean[None, :])[0]
     baseline = int(base_pred in classes)  # the mean input is "recognised" for one class at most
     rate = recognised / n_classes
+    ci_low, ci_high = clopper_pearson(recognised, n_classes, alpha=0.05)
     return InversionResult(
         applicable=True,
         n_classes=n_classes,
         recognised=recognised,
         recognition_rate=round(rate, 6),
+        recognition_ci=Estimate(
+            value=round(rate, 6), ci_low=round(ci_low, 6), ci_high=round(ci_high, 6)
+        ),
         chance_rate=round(1 / n_classes, 6),
         baseline_recognised=baseline,
         evaluator=f"SVC(gamma='scale') trained on {len(X)} evaluation records",
@@ -131,7 +143,8 @@ def run_inversion(
         seconds=round(time.perf_counter() - start, 3),
         summary=(
             f"MIFace-style inversion: a separately trained evaluator recognises {recognised} of "
-            f"{n_classes} class reconstructions ({rate:.0%}; chance {1 / n_classes:.0%}; the mean "
+            f"{n_classes} class reconstructions ({rate:.0%}, 95% CI {ci_low:.0%}-{ci_high:.0%}; "
+            f"chance {1 / n_classes:.0%}; the mean "
             f"input, which carries no class information, is recognised for {baseline}). "
             "Reconstructions show what the model learned of each class (a class prototype), "
             "not individual training records."

@@ -47,7 +47,7 @@ from compliance.models import ModelHandle
 from compliance.progress import Progress
 from compliance.slicing import attribute_codes
 from compliance.tables import require_columns
-from compliance.wording import lower_bound_text, upper_bound_text
+from compliance.wording import confidence_pct, lower_bound_text, upper_bound_text
 
 __all__ = [
     "DEFAULT_ATTACKS",
@@ -489,8 +489,9 @@ def assess_risk(result: AttackResult) -> tuple[str, str]:
     evaluation set reads inconclusive, not low. The sentence prints the bound that decided.
 
     Both TPR bounds and the epsilon bound are one-sided at the attack's
-    `epsilon_confidence`: in a suite of k attacks that is 1 - 0.05 / k, so that the worst
-    reading over the suite holds at 95% (Bonferroni).
+    `epsilon_confidence`: in a suite of k attacks that is 1 - 0.05 / (2k), so that the worst
+    reading over the suite, which rests on 2k lower bounds (TPR and epsilon per attack),
+    holds at 95% (Bonferroni).
     """
     conf = result.epsilon_confidence or SUITE_CONFIDENCE
     tpr = result.tpr_at_fpr.get("0.01") or 0.0
@@ -517,7 +518,8 @@ def assess_risk(result: AttackResult) -> tuple[str, str]:
     level = (
         "95% confidence"
         if abs(conf - SUITE_CONFIDENCE) < 1e-9
-        else f"{conf:.1%} confidence, so that the worst reading over the suite holds at 95%"
+        else f"{confidence_pct(conf)} confidence, so that the worst reading over the suite "
+        "holds at 95%"
     )
     # bounds print rounded outwards; an upper bound under 3% gets the decimals it needs to
     # print under 3% (2.9991% must not read 'at most 3.00%' beside 'low')
@@ -937,14 +939,16 @@ def run_membership(
         rmia_a=opts.rmia_a,
     )
     eval_frame = frame.iloc[eval_rows].reset_index(drop=True)
-    # Bonferroni over the attacks run: the largest epsilon bound (and the worst risk reading)
-    # of the suite then holds at SUITE_CONFIDENCE, not just each attack's on its own.
-    confidence = 1 - (1 - SUITE_CONFIDENCE) / len(names)
-    if len(names) > 1:
-        notes.append(
-            f"Each attack's epsilon bound is at {confidence:.1%} confidence so that the largest "
-            f"of the {len(names)} holds at {SUITE_CONFIDENCE:.0%} (Bonferroni)."
-        )
+    # Bonferroni over the suite's lower bounds: the worst risk reading rests on two per
+    # attack (TPR at 1% FPR and epsilon), so 2k of them; it then holds at SUITE_CONFIDENCE,
+    # not just each bound on its own (and so does the largest epsilon bound, or P1's TPRs).
+    confidence = 1 - (1 - SUITE_CONFIDENCE) / (2 * len(names))
+    notes.append(
+        f"Each attack's bounds (TPR and epsilon) are one-sided at {confidence_pct(confidence)} "
+        "confidence, "
+        f"so that the worst reading over the {2 * len(names)} lower bounds of the "
+        f"{len(names)} attack(s) holds at {SUITE_CONFIDENCE:.0%} (Bonferroni)."
+    )
     results: list[AttackResult] = []
     for name in progress.track(names, total=len(names), description="Membership attacks"):
         cls = MEMBERSHIP_ATTACKS[name]

@@ -32,13 +32,17 @@ from compliance.evidence.fairness import (
 from compliance.evidence.policy import Finding, PackRef, PolicySection
 from compliance.evidence.privacy import AttackResult, PrivacySection, SliceExposure
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 # 1.1 adds FairnessSection.bin_edges (optional): a 1.0 file reads as 1.1 without them.
 # 1.2 adds a regression's disparities and aggregates, whose tests read "welch".
 # 1.3 adds AttackResult.tpr_at_fpr_bounds and the "inconclusive" membership reading; the
 # TPR intervals of 1.3 account for the threshold (before, Clopper-Pearson at the threshold).
 # 1.3 adds optional Disparity.four_fifths_ratio and .note, SliceResult.note, GroupAggregate.note.
-READABLE_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+# 1.4 adds optional InversionResult.recognition_ci; membership bounds are at 1 - 0.05/(2k)
+# for k attacks (1.3: 1 - 0.05/k, which made the worst reading hold at 90%), and the
+# attribute-inference advantage interval is Newcombe's paired interval (1.3: a normal
+# interval on per-record differences).
+READABLE_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 
 __all__ = [
     "SCHEMA_VERSION",

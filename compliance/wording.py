@@ -62,3 +62,10 @@ def upper_bound_text(x: float, decimals: int = 2) -> str:
     """An upper bound printed rounded up, so that 2.9991 never reads as a 2.99 under 3."""
     scale = 10**decimals
     return f"{math.ceil(x * scale - 1e-9) / scale:.{decimals}f}"
+
+
+def confidence_pct(value: float) -> str:
+    """A confidence level, rounded down to 0.1 so that it never claims more: 0.975 → '97.5%',
+    0.95 → '95%', 0.99583 → '99.5%'."""
+    tenths = math.floor(round(value * 1000, 6)) / 10
+    return f"{tenths:g}%"

@@ -92,6 +92,7 @@ class InversionResult(Frozen):
     n_classes: int = 0
     recognised: int = 0
     recognition_rate: float | None = None
+    recognition_ci: Estimate | None = None  # Clopper-Pearson, 95% (schema 1.4)
     chance_rate: float | None = None
     baseline_recognised: int | None = None
     evaluator: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance.wording import lower_bound_text
+from compliance.wording import confidence_pct, lower_bound_text
 from policies._builtin._common import (
     count,
     first_number,
@@ -68,8 +68,9 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     with_ci = 0  # attacks judged on their own 95% interval (evidence before schema 1.3)
     for a in attacks:
         tpr = a.get("tpr_at_fpr") or {}
-        # The one-sided bounds the risk reading uses (schema 1.3: at 1 - 0.05/k each, so
-        # that the worst of k attacks holds at 95%); before 1.3, each attack's 95% interval.
+        # The one-sided bounds the risk reading uses (schema 1.4: at 1 - 0.05/(2k) each, so
+        # that the 2k judged here hold together at 95%; 1.3: at 1 - 0.05/k, which covers the
+        # 1% or the 0.1% figures alone); before 1.3, each attack's 95% interval.
         suite = a.get("tpr_at_fpr_bounds") or {}
         cis = suite or a.get("tpr_at_fpr_ci") or {}
         if suite and isinstance(a.get("epsilon_confidence"), int | float):
@@ -113,9 +114,12 @@ def membership_tpr(ctx: CheckContext, p: NoOptions, t: MembershipThresholds) -> 
     measured = {"attacks": rows}
     gap = f" No TPR in the evidence for {listing(missing)}." if missing else ""
     if with_ci == 0 and len(levels) == 1:
+        each = levels.pop()
+        # Bonferroni over the 2k lower bounds judged here (1% and 0.1% FPR per attack)
+        together = max(0.0, 1 - 2 * len(attacks) * (1 - each))
         level = (
-            f" Bounds are one-sided at {pct(levels.pop(), 1)} each, so that the worst of the "
-            "attacks holds at 95%."
+            f" Bounds are one-sided at {confidence_pct(each)} each, so that the worst of the "
+            f"{2 * len(attacks)} figures holds at {confidence_pct(together)}."
         )
     elif not levels:
         level = " Bounds are each attack's 95% interval."
@@ -192,11 +196,11 @@ def empirical_epsilon(ctx: CheckContext, p: NoOptions, t: EpsilonThresholds) -> 
     levels = [c for _, _, c in bounds if isinstance(c, int | float)]
     level = ""
     if len(levels) == len(bounds) == 1:
-        level = f" at {pct(levels[0], 0)} confidence"
+        level = f" at {confidence_pct(levels[0])} confidence"
     elif len(levels) == len(bounds):
         # the largest of several bounds: what holds jointly is 1 - the sum of their errors
         joint = max(0.0, 1.0 - sum(1.0 - c for c in levels))
-        level = f" at {pct(joint, 0)} confidence over the {len(bounds)} attacks"
+        level = f" at {confidence_pct(joint)} confidence over the {len(bounds)} attacks"
     measured["max"] = eps
     if eps > t.max_epsilon_lower_bound:
         return Outcome(
@@ -351,19 +355,38 @@ def inversion(ctx: CheckContext, p: NoOptions, t: InversionThresholds) -> Outcom
         )
     excess = rate - (base_rate or 0.0)
     measured["excess"] = excess
+    limit = t.max_recognition_over_baseline
+    ci = inv.get("recognition_ci") or {}
+    low, high = ci.get("ci_low"), ci.get("ci_high")
+    shown = f", 95% CI {pct(low, 0)}-{pct(high, 0)}" if low is not None and high is not None else ""
     text = (
-        f"{inv.get('recognised')}/{n} reconstructions were recognised ({pct(rate, 0)}) against "
-        f"{pct(base_rate, 0)} for the baseline. They recover class prototypes, not "
+        f"{inv.get('recognised')}/{n} reconstructions were recognised ({pct(rate, 0)}{shown}) "
+        f"against {pct(base_rate, 0)} for the baseline. They recover class prototypes, not "
         "individual records."
     )
-    if excess > t.max_recognition_over_baseline:
+    if low is None or high is None:  # evidence before schema 1.4: the point figure
+        if excess > limit:
+            return Outcome(
+                "fail", text + f" The excess {pct(excess, 0)} is over {pct(limit, 0)}.", measured
+            )
+        return Outcome("pass", text, measured)
+    # judged on the interval, as membership inference is: one reconstruction per class is
+    # a handful of trials, and 2 of 2 recognised proves nothing
+    measured["excess_ci"] = [low - (base_rate or 0.0), high - (base_rate or 0.0)]
+    if low - (base_rate or 0.0) > limit:
         return Outcome(
             "fail",
-            text
-            + f" The excess {pct(excess, 0)} is over {pct(t.max_recognition_over_baseline, 0)}.",
+            text + f" Even the interval's lower end is more than {pct(limit, 0)} over it.",
             measured,
         )
-    return Outcome("pass", text, measured)
+    if high - (base_rate or 0.0) <= limit:
+        return Outcome("pass", text, measured)
+    return Outcome(
+        "warn",
+        text + f" The interval straddles the {pct(limit, 0)} limit over the baseline: "
+        f"{n} reconstructions can neither show the model gives its classes away nor rule it out.",
+        measured,
+    )
 
 
 @check(

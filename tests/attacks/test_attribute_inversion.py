@@ -85,8 +85,20 @@ def test_inversion_reconstructs_recognisable_digits() -> None:
         predict_proba_fn=None,
         predict_fn=lambda f: np.zeros(len(f)),
     )
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
     r = run_inversion(handle, X[held], y[held], shape=(8, 8), steps=200)
+    assert torch.rand(1) == before  # the global random state is left alone
     assert r.applicable and r.n_classes == 10 and r.shape == [8, 8]
+    # Clopper-Pearson on r.recognised of 10: 10/10 gives (0.69, 1), 8/10 (0.44, 0.97)
+    ci = r.recognition_ci
+    assert ci is not None and ci.ci_low is not None and ci.ci_high is not None
+    assert ci.ci_low < r.recognition_rate <= ci.ci_high and ci.ci_low > 0.4
+    # a class the evaluation data lacks still counts: the model's 10 outputs, not 9 labels
+    nine = y[held] != 9
+    short = run_inversion(handle, X[held][nine], y[held][nine], steps=200)
+    assert short.n_classes == 10 and short.recognised <= 9
     assert r.recognised >= 8 and r.baseline_recognised is not None and r.baseline_recognised <= 1
     assert r.recognition_rate is not None and r.recognition_rate > 5 * (r.chance_rate or 1)
     assert len(r.reconstructions) == 10 and len(r.reconstructions[0]) == 64

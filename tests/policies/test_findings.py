@@ -244,6 +244,30 @@ def test_privacy_absent_and_inversion_not_applicable(build: Any) -> None:
     assert p4.status == "fail" and p4.measured["excess"] == pytest.approx(0.9)
 
 
+@pytest.mark.parametrize(
+    ("n", "recognised", "low", "high", "status"),
+    [
+        (10, 10, 0.69, 1.0, "fail"),  # the lower end is 59 points over the 10% baseline
+        (2, 2, 0.16, 1.0, "warn"),  # 2 of 2 (failed on the point figure: 50 points over)
+        (10, 1, 0.003, 0.45, "warn"),
+        (30, 1, 0.001, 0.17, "pass"),  # the upper end is 14 points over 1/30
+    ],
+)
+def test_inversion_is_judged_on_its_interval(
+    build: Any, n: int, recognised: int, low: float, high: float, status: str
+) -> None:
+    """A binary torch model gives two reconstructions: 2 of 2 recognised failed P4 (50
+    points over the 50% baseline), though two trials prove nothing."""
+    inv = InversionResult(
+        applicable=True, n_classes=n, recognised=recognised,
+        recognition_rate=recognised / n, baseline_recognised=1,
+        recognition_ci=Estimate(value=recognised / n, ci_low=low, ci_high=high),
+    )  # fmt: skip
+    p4 = run(build["assessment"](privacy=PrivacySection(inversion=inv)), "privacy")["P4"]
+    assert p4.status == status, p4.message
+    assert "95% CI" in p4.message
+
+
 def test_drift_against_a_baseline(build: Any) -> None:
     slices = build["standard"]()
     base = build["assessment"](fairness=build["fairness"](slices))
@@ -573,5 +597,8 @@ def test_membership_tpr_is_judged_on_the_suite_bounds(build: Any) -> None:
     found = run(build["assessment"](privacy=PrivacySection(membership=[attack])), "privacy")["P1"]
     assert found.status == "warn", found.message
     assert "(bounds 2.93%-5.54%)" in found.message
-    assert "one-sided at 99.2% each" in found.message
+    # a level set for 6 attacks (schema 1.3), judged over this one attack's 2 figures
+    assert "one-sided at 99.1% each, so that the worst of the 2 figures holds at 98.3%" in (
+        found.message
+    )
     assert found.measured["attacks"][0]["tpr_at_0.01_bounds"] == [0.0293, 0.0554]
