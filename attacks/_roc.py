@@ -5,8 +5,10 @@ member". Every function is deterministic given its inputs (and `seed` where it s
 
 The empirical epsilon lower bound follows the hypothesis-testing view of differential
 privacy: an (eps, delta)-DP training algorithm forces every membership test to satisfy
-TPR <= exp(eps) * FPR + delta (and the same for the complementary test, TNR against FNR).
-So eps >= ln((TPR - delta) / FPR) for any test, and a *lower* confidence bound on TPR
+TPR <= exp(eps) * FPR + delta. So eps >= ln((TPR - delta) / FPR) for any test; the tests
+tried are "member if score >= t" and "member if score < t". (DP also gives TNR <=
+exp(eps) * FNR + delta, a third form not tried here: the bound is valid without it and
+would only gain power.) A *lower* confidence bound on TPR
 with an *upper* confidence bound on FPR gives a lower confidence bound on eps. Choosing
 the threshold on the same points the bound is computed on overstates it, so the
 threshold (and direction) is chosen on one half of the evaluation set and the bound is
