@@ -573,14 +573,22 @@ def _slices(
                 )
                 continue
             auc = roc_auc(is_member[sel], scores[sel])
+            found = {k: int((scores[m] >= thresholds[k]).sum()) for k in keys}
+            bounds = {k: clopper_pearson(found[k], n_m, alpha=0.05) for k in keys}
             out.append(
                 SliceExposure(
                     attributes={col: value},
                     n_members=n_m,
                     n_nonmembers=n_nm,
                     auc=round(auc, 6),
-                    tpr_at_fpr={
-                        k: round(float((scores[m] >= thresholds[k]).mean()), 6) for k in keys
+                    tpr_at_fpr={k: round(found[k] / n_m, 6) for k in keys},
+                    tpr_at_fpr_ci={
+                        k: Estimate(
+                            value=round(found[k] / n_m, 6),
+                            ci_low=round(bounds[k][0], 6),
+                            ci_high=round(bounds[k][1], 6),
+                        )
+                        for k in keys
                     },
                     fpr_at_threshold={
                         k: round(float((scores[nm] >= thresholds[k]).mean()), 6) for k in keys

@@ -38,10 +38,10 @@ SCHEMA_VERSION = "1.4"
 # 1.3 adds AttackResult.tpr_at_fpr_bounds and the "inconclusive" membership reading; the
 # TPR intervals of 1.3 account for the threshold (before, Clopper-Pearson at the threshold).
 # 1.3 adds optional Disparity.four_fifths_ratio and .note, SliceResult.note, GroupAggregate.note.
-# 1.4 adds optional InversionResult.recognition_ci; membership bounds are at 1 - 0.05/(2k)
-# for k attacks (1.3: 1 - 0.05/k, which made the worst reading hold at 90%), and the
-# attribute-inference advantage interval is Newcombe's paired interval (1.3: a normal
-# interval on per-record differences).
+# 1.4 adds optional InversionResult.recognition_ci and SliceExposure.tpr_at_fpr_ci;
+# membership bounds are at 1 - 0.05/(2k) for k attacks (1.3: 1 - 0.05/k, which made the
+# worst reading hold at 90%), and the attribute-inference advantage interval is Newcombe's
+# paired interval (1.3: a normal interval on per-record differences).
 READABLE_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 
 __all__ = [

@@ -447,6 +447,14 @@ def _level(confidence: float) -> str:
     return confidence_pct(confidence)
 
 
+def _slice_ci(s: Any) -> str:
+    """' (95% CI 2.1-5.3%)' for a group's share of members caught, where the evidence has it."""
+    e = (getattr(s, "tpr_at_fpr_ci", None) or {}).get("0.01")
+    if e is None or e.ci_low is None or e.ci_high is None:
+        return ""
+    return f" (95% CI {e.ci_low * 100:.1f}–{e.ci_high * 100:.1f}%)"
+
+
 def _group_fpr(s: Any, min_cell: int) -> str:
     """The share of a group's non-members the attack's 1%-FPR threshold flags: the group's
     own false-positive rate, which can differ from the attack's 1%. Under the cell size,
@@ -529,7 +537,7 @@ def _privacy_context(privacy: Any, min_cell: int) -> dict[str, Any]:
                 "tpr1": "—"
                 if getattr(s, "insufficient", False)
                 else (
-                    _pct(s.tpr_at_fpr.get("0.01"))
+                    _pct(s.tpr_at_fpr.get("0.01")) + _slice_ci(s)
                     if exposure_shown(exposure, s.attributes)
                     else "suppressed"
                 ),

@@ -17,9 +17,10 @@ class SliceExposure(Frozen):
     """How exposed one protected group's members are to an attack.
 
     `tpr_at_fpr` is the share of the group's members caught at the attack's global
-    thresholds for 1% and 0.1% FPR; `fpr_at_threshold` the share of the group's
-    non-members flagged at those thresholds. `insufficient` marks groups too small to judge
-    (their figures are None).
+    thresholds for 1% and 0.1% FPR, with its Clopper-Pearson 95% interval at those
+    thresholds in `tpr_at_fpr_ci` (schema 1.4; the thresholds' own uncertainty is in the
+    attack's interval); `fpr_at_threshold` the share of the group's non-members flagged at
+    those thresholds. `insufficient` marks groups too small to judge (their figures are None).
     """
 
     attributes: dict[str, str]
@@ -27,6 +28,7 @@ class SliceExposure(Frozen):
     n_nonmembers: int
     auc: float | None
     tpr_at_fpr: dict[str, float | None]
+    tpr_at_fpr_ci: dict[str, Estimate] = Field(default_factory=dict)
     fpr_at_threshold: dict[str, float | None] = Field(default_factory=dict)
     insufficient: bool = False
 

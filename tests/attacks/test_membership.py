@@ -88,6 +88,18 @@ def test_slices_report_protected_groups(forest_outcome: Any) -> None:
     male = next(s for s in big if s.attributes == {"sex": "Male"})
     female = next(s for s in big if s.attributes == {"sex": "Female"})
     assert male.n_members + female.n_members == rmia.n_members
+    # each judged group's share caught carries its Clopper-Pearson interval at the threshold
+    from scipy import stats
+
+    for s in big:
+        ci = s.tpr_at_fpr_ci["0.01"]
+        k = round((s.tpr_at_fpr["0.01"] or 0) * s.n_members)
+        low = 0.0 if k == 0 else stats.beta.ppf(0.025, k, s.n_members - k + 1)
+        high = 1.0 if k == s.n_members else stats.beta.ppf(0.975, k + 1, s.n_members - k)
+        assert ci.value == s.tpr_at_fpr["0.01"]
+        assert ci.ci_low == pytest.approx(low, abs=1e-6)
+        assert ci.ci_high == pytest.approx(high, abs=1e-6)
+    assert all(not s.tpr_at_fpr_ci for s in small)
 
 
 def test_a_regularised_model_reads_as_low_risk(
