@@ -1009,11 +1009,11 @@ def _headlines(ctx: dict[str, Any], assessment: Assessment) -> list[str]:
         eps = best.epsilon_lower_bound
         conf = best.epsilon_confidence
         k = len(p.membership)
-        # each attack's bound holds at 1 - 0.05/(2k) (1 - 0.05/k before schema 1.4), so the
-        # largest of the k holds at 95% at least
+        # the largest of the k epsilon bounds holds at 1 - k(1 - conf) (Bonferroni): 97.5%
+        # for bounds at 1 - 0.05/(2k) (schema 1.4), 95% at 1 - 0.05/k (1.3); as the P2 check
         level = (
-            f" at 95% confidence over the {k} attacks"
-            if conf and k > 1 and conf >= 1 - 0.05 / k - 1e-6
+            f" at {_level(max(0.0, 1 - k * (1 - conf)))} confidence over the {k} attacks"
+            if conf and k > 1
             else f" at {_level(conf)} confidence"
             if conf
             else ""

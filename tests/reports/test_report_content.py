@@ -355,6 +355,14 @@ def test_privacy_bounds_read_rounded_down_and_at_the_level_they_hold(
     html = " ".join(render_html(assessment.model_copy(update={"privacy": privacy})).split())
     assert "proves epsilon ≥ 0.87 at 95% confidence over the 6 attacks" in html
     assert "0.88" not in html
+    # schema 1.4: each at 1 - 0.05/12, so the largest of the 6 holds at 97.5%
+    at_14 = privacy.model_copy(
+        update={
+            "membership": [a.model_copy(update={"epsilon_confidence": 1 - 0.05 / 12}) for a in six]
+        }
+    )
+    html_14 = " ".join(render_html(assessment.model_copy(update={"privacy": at_14})).split())
+    assert "proves epsilon ≥ 0.87 at 97.5% confidence over the 6 attacks" in html_14
     assert "Its non-members flagged" in html and "2.4%" in html
     alone = privacy.model_copy(
         update={
