@@ -5,10 +5,9 @@ member". Every function is deterministic given its inputs (and `seed` where it s
 
 The empirical epsilon lower bound follows the hypothesis-testing view of differential
 privacy: an (eps, delta)-DP training algorithm forces every membership test to satisfy
-TPR <= exp(eps) * FPR + delta. So eps >= ln((TPR - delta) / FPR) for any test; the tests
-tried are "member if score >= t" and "member if score < t". (DP also gives TNR <=
-exp(eps) * FNR + delta, a third form not tried here: the bound is valid without it and
-would only gain power.) A *lower* confidence bound on TPR
+TPR <= exp(eps) * FPR + delta, and the same with members and non-members swapped (TNR <=
+exp(eps) * FNR + delta). So eps >= ln((TPR - delta) / FPR) for any test; both forms are
+tried, for "member if score >= t" and "member if score < t". A *lower* confidence bound on TPR
 with an *upper* confidence bound on FPR gives a lower confidence bound on eps. Choosing
 the threshold on the same points the bound is computed on overstates it, so the
 threshold (and direction) is chosen on one half of the evaluation set and the bound is
@@ -19,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -238,13 +238,27 @@ class EpsilonBound:
 
     value: float
     threshold: float
-    direction: str  # "high" (member if score >= t) or "low" (member if score < t)
-    tpr_lower: float
-    fpr_upper: float
+    direction: str  # a key of _event_counts: "high" is "member if score >= t"
+    tpr_lower: float  # the lower bound of the numerator's rate (TPR for "high")
+    fpr_upper: float  # the upper bound of the denominator's rate (FPR for "high")
     n_select: int
     n_bound: int
     confidence: float
     delta: float
+
+
+def _event_counts(above_m: Any, n_m: int, above_n: Any, n_n: int) -> dict[str, tuple[Any, ...]]:
+    """The four tests DP bounds, from the counts of members and non-members scoring >= t:
+    (count, size) of the group whose rate is the numerator, then of the other. DP bounds
+    P[A | one side] <= e^eps P[A | other side] + delta both ways round, for A = "score >= t"
+    ("high") and A = "score < t" ("low")."""
+    below_m, below_n = n_m - above_m, n_n - above_n
+    return {
+        "high": (above_m, n_m, above_n, n_n),  # members flagged vs non-members flagged
+        "low": (below_m, n_m, below_n, n_n),
+        "high, non-members first": (above_n, n_n, above_m, n_m),
+        "low, non-members first": (below_n, n_n, below_m, n_m),  # TNR against FNR
+    }
 
 
 def _halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -283,8 +297,9 @@ def epsilon_lower_bound(
     """Empirical lower bound on epsilon, with the threshold chosen on a separate half.
 
     Members and non-members are each split in two halves with a permutation drawn from
-    `seed`. On the first half, every candidate threshold and both directions ("member if
-    score >= t", and the complementary "member if score < t") are scored by the bound
+    `seed`. On the first half, every candidate threshold, both directions ("member if
+    score >= t", and the complementary "member if score < t") and both forms of the DP
+    inequality (members' rate over non-members', and the reverse) are scored by the bound
     they would give there; the best one is then applied once to the second half, where
     the bound ln((TPR_low - delta) / FPR_high) is computed with one-sided Clopper-Pearson
     bounds at level 1 - (1 - confidence) / 2 each, so that both hold jointly with
@@ -304,29 +319,19 @@ def epsilon_lower_bound(
     if cand.size > max_candidates:
         cand = np.unique(np.quantile(cand, np.linspace(0, 1, max_candidates)))
     # counts of "score >= t" on the selection half
-    tp = ms.size - np.searchsorted(ms, cand, side="left")
-    fp = ns.size - np.searchsorted(ns, cand, side="left")
-    high = _eps_from(
-        _vector_cp_lower(tp, ms.size, alpha), _vector_cp_upper(fp, ns.size, alpha), delta
-    )
-    # complementary test "member if score < t": its TPR is 1 - TPR, its FPR is 1 - FPR
-    low = _eps_from(
-        _vector_cp_lower(ms.size - tp, ms.size, alpha),
-        _vector_cp_upper(ns.size - fp, ns.size, alpha),
-        delta,
-    )
-    if high.max() >= low.max():
-        i, direction = int(np.argmax(high)), "high"
-    else:
-        i, direction = int(np.argmax(low)), "low"
-    t = float(cand[i])
+    above_m = ms.size - np.searchsorted(ms, cand, side="left")
+    above_n = ns.size - np.searchsorted(ns, cand, side="left")
+    scored = {
+        form: _eps_from(_vector_cp_lower(k1, n1, alpha), _vector_cp_upper(k2, n2, alpha), delta)
+        for form, (k1, n1, k2, n2) in _event_counts(above_m, ms.size, above_n, ns.size).items()
+    }
+    direction = max(scored, key=lambda form: float(scored[form].max()))  # "high" on a tie
+    t = float(cand[int(np.argmax(scored[direction]))])
     mb, nb = mem[m_bnd], non[n_bnd]
-    if direction == "high":
-        k_tp, k_fp = int((mb >= t).sum()), int((nb >= t).sum())
-    else:
-        k_tp, k_fp = int((mb < t).sum()), int((nb < t).sum())
-    tpr_lo = clopper_pearson(k_tp, mb.size, alpha=alpha, side="lower")[0]
-    fpr_hi = clopper_pearson(k_fp, nb.size, alpha=alpha, side="upper")[1]
+    counts = _event_counts(int((mb >= t).sum()), mb.size, int((nb >= t).sum()), nb.size)
+    k_tp, n_tp, k_fp, n_fp = counts[direction]
+    tpr_lo = clopper_pearson(k_tp, n_tp, alpha=alpha, side="lower")[0]
+    fpr_hi = clopper_pearson(k_fp, n_fp, alpha=alpha, side="upper")[1]
     value = float(_eps_from(np.array([tpr_lo]), np.array([fpr_hi]), delta)[0])
     return EpsilonBound(
         value=value if math.isfinite(value) else 0.0,

@@ -65,11 +65,14 @@ def test_reference_attacks_expose_a_memorising_forest(forest_outcome: Any) -> No
     assert (rmia.tpr_at_fpr["0.01"] or 0) > 0.08  # 8x random guessing at 1% FPR
     assert rmia.epsilon_lower_bound is not None and rmia.epsilon_lower_bound > 1.0
     # on 1,500 non-members the 1% FPR threshold rests on 15 false positives: the
-    # distribution-free lower bound at 99.2% is still past 5x random guessing (moderate);
-    # the benchmark's 16,268 evaluation records read high
+    # distribution-free lower bound is past 5x random guessing but under 10x; the reading
+    # is high on epsilon: nearly every member gets the forest's full vote, and the share of
+    # non-members below a threshold is many times the share of members (TNR against FNR)
     bounds = rmia.tpr_at_fpr_bounds["0.01"]
-    assert bounds.ci_low is not None and 0.05 < bounds.ci_low < (rmia.tpr_at_fpr["0.01"] or 0)
-    assert rmia.risk == "moderate" and forest_outcome.risk == "moderate"
+    assert bounds.ci_low is not None and 0.05 < bounds.ci_low < 0.10
+    assert rmia.epsilon_lower_bound > 2.0
+    assert rmia.risk == "high" and forest_outcome.risk == "high"
+    assert "epsilon passes 2" in (rmia.summary or "")
     assert forest_outcome.strongest in {"rmia", "rmia_online"}
     # reference models calibrate per-record difficulty: better than the plain loss
     assert rmia.auc > (results["loss"].auc or 0)

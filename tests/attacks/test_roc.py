@@ -214,3 +214,20 @@ def test_tpr_bounds_with_tied_top_scores() -> None:
     assert 0 < upper < 0.002  # Clopper-Pearson's upper bound for 0 of 4,000 at 97.5%
     with pytest.raises(ValueError, match="side"):
         tpr_at_fpr_bounds(y, s, 0.01, alpha=0.05, side="both")
+
+
+def test_epsilon_bound_uses_the_reverse_form_of_the_dp_inequality() -> None:
+    """Every member scores high, half the non-members do too: members flagged against
+    non-members flagged is only ln 2, but DP also bounds the reverse (non-members below the
+    threshold against members below it: TNR against FNR), which is large here. Without that
+    form the bound read under 0.7."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    members = rng.uniform(0.5, 1.0, n)
+    nonmembers = np.r_[rng.uniform(0.0, 0.5, n // 2), rng.uniform(0.5, 1.0, n // 2)]
+    y = np.r_[np.ones(n), np.zeros(n)]
+    b = epsilon_lower_bound(y, np.r_[members, nonmembers], seed=0)
+    assert b.direction == "low, non-members first"
+    # non-members below 0.5: about 1/2, with its lower bound; members below: none of 1,000,
+    # upper bound 1 - 0.025^(1/1000) = 0.0037: ln(0.46 / 0.0037) is about 4.8
+    assert 4.0 < b.value < math.log(0.5 / (1 - 0.025 ** (1 / 1000)))
