@@ -101,9 +101,25 @@ def regular_file(path: str | Path, field: str | None = None) -> Path:
     return p
 
 
+def _parsed_blocks(data: bytes, kind: Any) -> list[Any]:
+    """Every block of a PEM file, or the one object of a DER file, parsed as `kind` (an
+    asn1crypto type) in full, so that a bad file fails here and not later."""
+    from asn1crypto import pem
+
+    if pem.detect(data):
+        ders = [der for _, _, der in pem.unarmor(data, multiple=True)]
+        if not ders:
+            raise ValueError("no PEM block")
+    else:
+        ders = [data]
+    parsed = [kind.load(der) for der in ders]
+    for item in parsed:
+        item.native  # noqa: B018 - forces a full parse
+    return parsed
+
+
 def load_certs(path: str | Path, field: str = "trust-root") -> list[Any]:
     """Every certificate of a PEM bundle, or the one certificate of a DER file (asn1crypto)."""
-    from asn1crypto import pem
     from asn1crypto import x509 as asn1_x509
 
     p = regular_file(path, field)
@@ -119,15 +135,7 @@ def load_certs(path: str | Path, field: str = "trust-root") -> list[Any]:
             "keep the key file private",
         )
     try:
-        if pem.detect(data):
-            ders = [der for kind, _, der in pem.unarmor(data, multiple=True)]
-            if not ders:
-                raise ValueError("no PEM block")
-        else:
-            ders = [data]
-        certs = [asn1_x509.Certificate.load(der) for der in ders]
-        for cert in certs:
-            cert.native  # noqa: B018 - forces a full parse, so a bad file fails here
+        certs = _parsed_blocks(data, asn1_x509.Certificate)
     except Exception as exc:
         raise InputError(
             f"not a readable certificate ({_reason(exc)})",
@@ -141,7 +149,7 @@ def load_certs(path: str | Path, field: str = "trust-root") -> list[Any]:
 
 def load_crls(paths: list[Path]) -> list[Any]:
     """Every CRL of the given PEM or DER files (asn1crypto), for offline revocation checks."""
-    from asn1crypto import crl, pem
+    from asn1crypto import crl
 
     out: list[Any] = []
     for path in paths:
@@ -150,15 +158,7 @@ def load_crls(paths: list[Path]) -> list[Any]:
         if not data.strip():
             raise InputError("empty file", path=p, field="crl")
         try:
-            if pem.detect(data):
-                ders = [der for kind, _, der in pem.unarmor(data, multiple=True)]
-                if not ders:
-                    raise ValueError("no PEM block")
-            else:
-                ders = [data]
-            lists = [crl.CertificateList.load(der) for der in ders]
-            for item in lists:
-                item.native  # noqa: B018 - forces a full parse, so a bad file fails here
+            lists = _parsed_blocks(data, crl.CertificateList)
         except Exception as exc:
             raise InputError(
                 f"not a readable certificate revocation list ({_reason(exc)})",

@@ -288,6 +288,14 @@ def test_attribute_inference_skips_a_binned_numeric_protected_attribute(tmp_path
     assert any("'age' did not run" in n for n in privacy.notes)
 
 
+def _refused(result: object, out: Path) -> str:
+    """The one-line message of a run refused with exit code 2 that wrote nothing."""
+    text = " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    assert not out.exists()
+    return text
+
+
 def _privacy_args(files: dict[str, Path], train: Path, population: Path, attacks: str) -> list[str]:
     return ["--train", str(train), "--population", str(population), "--attacks", attacks]
 
@@ -319,10 +327,7 @@ def test_files_that_cannot_be_compared_exit_2(
         files, tmp_path / "out",
         *_privacy_args(files, tmp_path / "train.csv", tmp_path / "population.csv", "attribute"),
     )  # fmt: skip
-    text = " ".join(result.output.split())  # type: ignore[attr-defined]
-    assert result.exit_code == 2, text  # type: ignore[attr-defined]
-    assert message in text
-    assert not (tmp_path / "out").exists()
+    assert message in _refused(result, tmp_path / "out")
 
 
 @pytest.mark.filterwarnings("ignore:scipy.optimize. The `disp` and `iprint`:DeprecationWarning")
@@ -354,8 +359,7 @@ def test_a_sensitive_attribute_missing_from_a_file_names_the_file(
         *_privacy_args(files, files["members"], tmp_path / "population.csv", "attribute"),
         "--sensitive", "relationship",
     )  # fmt: skip
-    text = " ".join(result.output.split())  # type: ignore[attr-defined]
-    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    text = _refused(result, tmp_path / "out")
     assert "population.csv, field 'relationship': the population has no column" in text
 
 
@@ -377,10 +381,7 @@ def test_bad_dp_budgets_exit_2(
         files, tmp_path / "out",
         *_privacy_args(files, files["members"], files["population"], "dp"), *extra,
     )  # fmt: skip
-    text = " ".join(result.output.split())  # type: ignore[attr-defined]
-    assert result.exit_code == 2, text  # type: ignore[attr-defined]
-    assert message in text
-    assert not (tmp_path / "out").exists()
+    assert message in _refused(result, tmp_path / "out")
 
 
 def test_an_attribute_with_one_value_names_the_population(
@@ -392,7 +393,6 @@ def test_an_attribute_with_one_value_names_the_population(
         files, tmp_path / "out",
         *_privacy_args(files, files["members"], tmp_path / "population.csv", "attribute"),
     )  # fmt: skip
-    text = " ".join(result.output.split())  # type: ignore[attr-defined]
-    assert result.exit_code == 2, text  # type: ignore[attr-defined]
+    text = _refused(result, tmp_path / "out")
     assert "population.csv, field 'sex': attribute inference needs a categorical" in text
     assert "'sex' has 1 in the population" in text
