@@ -108,8 +108,15 @@ def run_inversion(
     # reconstruction, which the evaluator cannot recognise
     import torch
 
-    with torch.no_grad():
-        outputs = model.estimator(torch.tensor(mean[None, :], dtype=torch.float32)).shape[-1]
+    module = model.estimator
+    was_training = bool(getattr(module, "training", False))
+    module.eval()  # a module saved in train mode: no BatchNorm update, no dropout draw
+    try:
+        with torch.no_grad():
+            outputs = module(torch.tensor(mean[None, :], dtype=torch.float32)).shape[-1]
+    finally:
+        if was_training:
+            module.train()
     n_classes = max(int(outputs), int(classes.max()) + 1)
     recon = invert_classes(
         model.estimator,

@@ -742,7 +742,6 @@ def _manifest_signature_checks(
     from asn1crypto import cms
     from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
     from pyhanko.sign.validation.settings import KeyUsageConstraints
-    from pyhanko_certvalidator import ValidationContext
 
     from reports._sync import outside_event_loop
     from reports._verify import (
@@ -753,6 +752,7 @@ def _manifest_signature_checks(
         certificate_check,
         cms_container_problems,
         signer_context,
+        since_signing,
         timestamp_check,
         trust_check,
     )
@@ -760,10 +760,8 @@ def _manifest_signature_checks(
     now = _now()
 
     def validate(signed_data: Any, at: datetime) -> Any:
-        vc = signer_context(roots, crls, at)
-        ts_vc = ValidationContext(
-            trust_roots=tsa_roots or [], allow_fetching=False, moment=now, crls=crls or []
-        )
+        vc = signer_context(roots, crls, at, past=at != now)
+        ts_vc = signer_context(tsa_roots, crls, now)
         with _quiet_pyhanko():
             return outside_event_loop(
                 lambda: asyncio.run(
@@ -812,7 +810,7 @@ def _manifest_signature_checks(
     ts = status.timestamp_validity
     if ts is not None:
         stamp = timestamp_check(
-            "timestamp (manifest)", ts, signer, status.signer_reported_dt, tsa_roots
+            "timestamp (manifest)", ts, signer, status.signer_reported_dt, tsa_roots, crls
         )
         checks.append(stamp)
         proven = ts.timestamp if stamp.status == "ok" else None
@@ -820,9 +818,10 @@ def _manifest_signature_checks(
         "certificate (manifest)", signer, now, proven, timestamped=ts is not None
     )
     checks.append(cert)
-    lapsed = proven is not None and now > signer.not_valid_after
-    if cert.status == "ok" and roots is not None and proven is not None and lapsed:
-        status = validate(signed_data, proven)
+    now_status = None
+    if cert.status == "ok" and roots is not None and since_signing(status, proven, now):
+        assert proven is not None  # valid when the timestamp proves it signed, not now
+        now_status, status = status, validate(signed_data, proven)
     if roots is None:
         checks.append(
             Check("trust (manifest)", "skip", "not checked; give --trust-root CERT to check it")
@@ -832,10 +831,7 @@ def _manifest_signature_checks(
             Check("trust (manifest)", "skip", "not checked: the signer's certificate cannot sign")
         )
     else:
-        trust = trust_check("trust (manifest)", status, roots, crls, proven)
-        if lapsed:
-            trust = Check(trust.name, trust.status, f"{trust.detail} (at the timestamp's time)")
-        checks.append(trust)
+        checks.append(trust_check("trust (manifest)", status, roots, crls, proven, now_status))
     return checks
 
 

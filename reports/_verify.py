@@ -170,18 +170,63 @@ def load_crls(paths: list[Path]) -> list[Any]:
     return out
 
 
-def signer_context(roots: list[Any] | None, crls: list[Any] | None, moment: dt.datetime) -> Any:
-    """pyHanko's validation context for a signer at `moment`: with CRLs, every certificate
-    below the root must be shown unrevoked by one of them; nothing is fetched."""
+def signer_context(
+    roots: list[Any] | None,
+    crls: list[Any] | None,
+    moment: dt.datetime,
+    *,
+    past: bool = False,
+) -> Any:
+    """pyHanko's validation context for a chain at `moment`: with CRLs, every certificate
+    below the root must be shown unrevoked by one of them; nothing is fetched.
+
+    `past`: `moment` is a signing time a trusted timestamp proves, and the chain is judged
+    as it stood then by what is known now: only CRLs issued after it count (an older one
+    cannot list a revocation made between its issue and the signing), and a revocation
+    dated after it does not count against it."""
     from pyhanko_certvalidator import ValidationContext
 
+    if past and crls:
+        crls = [c for c in crls if c["tbs_cert_list"]["this_update"].native > moment]
     return ValidationContext(
         trust_roots=roots or [],
         allow_fetching=False,
         moment=moment,
         crls=crls or [],
-        revocation_mode="require" if crls else "soft-fail",
+        revocation_mode="require" if crls is not None and (crls or past) else "soft-fail",
+        retroactive_revinfo=past,
     )
+
+
+def since_signing(status: Any, proven: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a chain validated at `now` is judged again at `proven`, the signing time a
+    trusted timestamp proves (PAdES B-T, ETSI past signature validation): the signer's
+    certificate has expired since, or the chain fails now, for an expiry or a revocation
+    that the timestamp may show came after the signature. Only the time changes: a chain
+    that fails for another reason fails then too."""
+    if proven is None:
+        return False
+    return bool(now > status.signing_cert.not_valid_after or not status.trusted)
+
+
+def _revocation_in(crls: list[Any] | None, cert: Any) -> tuple[dt.datetime, str] | None:
+    """When and why `cert` is revoked in `crls` (issuer and serial match), if it is."""
+    for c in crls or []:
+        tbs = c["tbs_cert_list"]
+        if tbs["issuer"] != cert.issuer:
+            continue
+        for entry in tbs["revoked_certificates"]:
+            if entry["user_certificate"].native == cert.serial_number:
+                reason = next(
+                    (
+                        str(e["extn_value"].native)
+                        for e in entry["crl_entry_extensions"]
+                        if e["extn_id"].native == "crl_reason"
+                    ),
+                    "unspecified",
+                )
+                return entry["revocation_date"].native, reason
+    return None
 
 
 def _name_tree_values(tree: Any) -> Iterator[tuple[str, Any]]:
@@ -441,23 +486,29 @@ _INDICATIONS = {
     "OUT_OF_BOUNDS_NOT_REVOKED": "a certificate on the path is expired or not yet valid",
     "NO_CERTIFICATE_CHAIN_FOUND": "no path to a trusted root",
     "CHAIN_CONSTRAINTS_FAILURE": "no valid path to it",
-    "CERTIFICATE_CHAIN_GENERAL_FAILURE": "the path cannot be validated; with --crl, a "
-    "certificate below the root may have no current CRL from its issuer among those given",
+    "CERTIFICATE_CHAIN_GENERAL_FAILURE": "the path cannot be validated",
     "TRY_LATER": "no current CRL from its issuer among those given (a stale CRL, its "
     "next update passed, says nothing of today)",
     "CRYPTO_CONSTRAINTS_FAILURE": "a weak algorithm or key size",
     "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "a weak algorithm or key size",
     "REVOKED": "a certificate was revoked",
     "REVOKED_NO_POE": "a certificate was revoked",
+    "REVOKED_CA_NO_POE": "an issuing CA's certificate was revoked",
     "SIG_CONSTRAINTS_FAILURE": "the key usage does not allow signing",
 }
 
 
-def _indication(indic: Any) -> str:
+def _indication(indic: Any, crls: list[Any] | None = None) -> str:
     if indic is None:
         return ""
     name = str(getattr(indic, "name", indic))
-    return f" ({_INDICATIONS.get(name, name)}; pyHanko: {name})"
+    text = _INDICATIONS.get(name, name)
+    if crls is not None and name == "CERTIFICATE_CHAIN_GENERAL_FAILURE":
+        text += (
+            "; with --crl, a certificate below the root may have no current CRL from its "
+            "issuer among those given"
+        )
+    return f" ({text}; pyHanko: {name})"
 
 
 def _roots_text(roots: list[Any]) -> str:
@@ -472,13 +523,15 @@ def trust_check(
     roots: list[Any],
     crls: list[Any] | None = None,
     proven: dt.datetime | None = None,
+    now_status: Any = None,
 ) -> Check:
     """Whether a valid signature's signer chains to one of `roots` (pyHanko's path
     validation, with revocation against `crls` when given), naming the root that was used.
     A root that is not a CA may vouch only for itself: pyHanko lets any trust anchor issue.
 
-    A revocation dated after `proven` (a signing time a trusted timestamp proves) does not
-    fail the signature: it was made before (ETSI EN 319 102-1 past signature validation)."""
+    `now_status` is the validation at the current time when `status` is the one at
+    `proven`, a signing time a trusted timestamp proves (see `chain_at_signing`): the chain
+    has expired or been revoked since, which the line says."""
     signer = status.signing_cert
     path = status.validation_path
     trusted = bool(status.trusted)
@@ -487,29 +540,42 @@ def trust_check(
     if revoked is not None and not trusted:
         whose = "an issuing CA's" if revoked.ca_revoked else "the signer's"
         when = revoked.revocation_date
-        what = (
-            f"{whose} certificate was revoked on {when:%Y-%m-%d %H:%M UTC} "
-            f"(reason: {revoked.revocation_reason.native})"
+        why = (
+            "no trusted timestamp proves the signature was made before"
+            if proven is None
+            else f"the trusted timestamp ({proven:%Y-%m-%d %H:%M UTC}) is not before it"
         )
-        indic = getattr(status.trust_problem_indic, "name", "")
-        if proven is None or proven >= when or indic != "REVOKED_NO_POE" or path is None:
-            why = (
-                "no trusted timestamp proves the signature was made before"
-                if proven is None
-                else f"the trusted timestamp ({proven:%Y-%m-%d %H:%M UTC}) is not before it"
+        return Check(
+            name,
+            "fail",
+            f"{whose} certificate was revoked on {when:%Y-%m-%d %H:%M UTC} (reason: "
+            f"{revoked.revocation_reason.native}); {why} (signer {_who(signer)})",
+        )
+    if trusted and now_status is not None and proven is not None:
+        since = getattr(now_status, "revocation_details", None)
+        listed = _revocation_in(crls, signer)
+        if since is not None:
+            whose = "an issuing CA's" if since.ca_revoked else "the signer's"
+            listed = since.revocation_date, str(since.revocation_reason.native)
+        else:
+            whose = "the signer's"
+        if listed is not None:
+            after = (
+                f"; {whose} certificate was revoked on {listed[0]:%Y-%m-%d %H:%M UTC} "
+                f"(reason: {listed[1]}), after the trusted timestamp "
+                f"({proven:%Y-%m-%d %H:%M UTC}) that proves the signature was made before"
             )
-            return Check(name, "fail", f"{what}; {why} (signer {_who(signer)})")
-        trusted = True
-        after = (
-            f"; {what}, after the trusted timestamp ({proven:%Y-%m-%d %H:%M UTC}) that proves "
-            "the signature was made before"
-        )
+        else:
+            indic = now_status.trust_problem_indic
+            code = str(getattr(indic, "name", indic)) if indic is not None else ""
+            now_why = _INDICATIONS.get(code, code) if code else "the signer's certificate expired"
+            after = f", at the timestamp's time (checked now, it fails: {now_why})"
     if not trusted or path is None:
         return Check(
             name,
             "fail",
             f"the signer {_who(signer)} does not chain to {_roots_text(roots)}"
-            + _indication(status.trust_problem_indic),
+            + _indication(status.trust_problem_indic, crls),
         )
     anchor = path[0]
     which = next((i for i, r in enumerate(roots, 1) if r.sha256 == anchor.sha256), 0)
@@ -529,7 +595,11 @@ def trust_check(
             f"the trusted root {_who(anchor)} is not a CA certificate (basicConstraints "
             f"CA:TRUE with keyCertSign), so it cannot vouch for {_who(signer)}",
         )
-    checked = f"; not revoked in the {len(crls)} CRL(s) given" if crls and not after else ""
+    checked = (
+        f"; not revoked in the {len(crls)} CRL(s) given"
+        if crls and "was revoked on" not in after
+        else ""
+    )
     return Check(
         name, "ok", f"the signer chains to the trusted root {_who(anchor)}{where}{checked}{after}"
     )
@@ -598,7 +668,12 @@ def certificate_check(
 
 
 def timestamp_check(
-    name: str, ts: Any, signer: Any, claimed: Any, tsa_roots: list[Any] | None
+    name: str,
+    ts: Any,
+    signer: Any,
+    claimed: Any,
+    tsa_roots: list[Any] | None,
+    crls: list[Any] | None = None,
 ) -> Check:
     """A timestamp token: valid, consistent with the signer's certificate and claimed
     signing time, and from a TSA that chains to --tsa-root. Without --tsa-root it is shown
@@ -629,6 +704,15 @@ def timestamp_check(
             f"{what} is earlier than the signing time the signer claims "
             f"({claimed:%Y-%m-%d %H:%M UTC})",
         )
+    tsa = ts.signing_cert
+    if not tsa.not_valid_before <= when <= tsa.not_valid_after:
+        return Check(
+            name,
+            "fail",
+            f"{what} lies outside the TSA certificate's validity "
+            f"({tsa.not_valid_before:%Y-%m-%d} to {tsa.not_valid_after:%Y-%m-%d}): the TSA "
+            "could not have issued it then",
+        )
     if tsa_roots is None:
         return Check(
             name,
@@ -649,7 +733,7 @@ def timestamp_check(
     return Check(
         name,
         "fail",
-        f"{what}: the TSA does not chain to --tsa-root" + _indication(ts.trust_problem_indic),
+        f"{what}: the TSA does not chain to --tsa-root" + _indication(ts.trust_problem_indic, crls),
     )
 
 
@@ -698,7 +782,6 @@ def _signature_checks(
     from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
 
     not_checked = Check("trust", "skip", "not checked: the signature is invalid")
     checks: list[Check] = []
@@ -722,9 +805,7 @@ def _signature_checks(
         label = f"signature {i} of {n} ({sig.field_name})"
         suffix = "" if n == 1 else f" {i}"
         vc = signer_context(roots, crls, now)
-        ts_vc = ValidationContext(
-            trust_roots=tsa_roots or [], allow_fetching=False, moment=now, crls=crls or []
-        )
+        ts_vc = signer_context(tsa_roots, crls, now)
         try:
             status = validate_pdf_signature(
                 sig, vc, ts_validation_context=ts_vc, key_usage_settings=usage
@@ -782,7 +863,7 @@ def _signature_checks(
         ):
             if ts is not None:
                 check = timestamp_check(
-                    f"{kind} {i}", ts, signer, status.signer_reported_dt, tsa_roots
+                    f"{kind} {i}", ts, signer, status.signer_reported_dt, tsa_roots, crls
                 )
                 checks.append(check)
                 if kind == "timestamp" and check.status == "ok":
@@ -800,14 +881,18 @@ def _signature_checks(
             timestamped=status.timestamp_validity is not None,
         )
         checks.append(cert)
-        lapsed = proven is not None and now > signer.not_valid_after
-        if cert.status == "ok" and roots is not None and proven is not None and lapsed:
-            # the certificate has expired since: its path is validated at the proven time
-            status = validate_pdf_signature(
-                sig,
-                signer_context(roots, crls, proven),
-                ts_validation_context=ts_vc,
-                key_usage_settings=usage,
+        now_status = None
+        if cert.status == "ok" and roots is not None and since_signing(status, proven, now):
+            # valid when a trusted timestamp proves it signed, not now: judged as of then
+            assert proven is not None
+            now_status, status = (
+                status,
+                validate_pdf_signature(
+                    sig,
+                    signer_context(roots, crls, proven, past=True),
+                    ts_validation_context=ts_vc,
+                    key_usage_settings=usage,
+                ),
             )
         if roots is None:
             if i == n:
@@ -821,10 +906,7 @@ def _signature_checks(
                 Check(f"trust{suffix}", "skip", "not checked: the signer's certificate cannot sign")
             )
         else:
-            trust = trust_check(f"trust{suffix}", status, roots, crls, proven)
-            if lapsed:
-                trust = Check(trust.name, trust.status, f"{trust.detail} (at the timestamp's time)")
-            checks.append(trust)
+            checks.append(trust_check(f"trust{suffix}", status, roots, crls, proven, now_status))
     last = statuses[-1]
     if last is not None:
         if last.coverage == SignatureCoverageLevel.ENTIRE_FILE:

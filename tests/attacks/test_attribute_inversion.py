@@ -267,3 +267,43 @@ def test_a_model_that_never_saw_the_attribute_shows_none(
     assert adv.ci_low is not None and adv.ci_high is not None and adv.value is not None
     assert adv.ci_low < 0 < adv.ci_high and abs(adv.value) < 0.02
     assert "no evidence" in r.summary
+
+
+def test_the_attack_reported_is_one_whose_interval_shows_an_advantage() -> None:
+    from attacks.attribute import reported_attack
+    from compliance.evidence._base import Estimate
+
+    learned = ("learned", np.zeros(1), Estimate(value=0.020, ci_low=-0.0047, ci_high=0.0448))
+    confidence = ("confidence", np.ones(1), Estimate(value=0.016, ci_low=0.0066, ci_high=0.0259))
+    assert reported_attack([learned, confidence])[0] == "confidence"
+    weaker = ("confidence", np.ones(1), Estimate(value=0.010, ci_low=-0.01, ci_high=0.03))
+    assert reported_attack([learned, weaker])[0] == "learned"
+
+
+def test_inversion_leaves_a_module_saved_in_train_mode_unchanged() -> None:
+    """A BatchNorm module in train mode crashed the class-count probe on one input (and
+    would have moved its running statistics)."""
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(), torch.nn.Linear(16, 10)
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    xt, yt = torch.tensor(X[:900], dtype=torch.float32), torch.tensor(y[:900])
+    for _ in range(50):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(xt), yt).backward()
+        opt.step()
+    net.train()
+    stats = net[1].running_mean.clone()
+    handle = ModelHandle(
+        kind="torch", path=None, estimator=net, feature_names=None,
+        predict_proba_fn=None, predict_fn=lambda f: np.zeros(len(f)),
+    )  # fmt: skip
+    r = run_inversion(handle, X[900:], y[900:], steps=50)
+    assert r.applicable and r.n_classes == 10
+    assert net.training and torch.equal(net[1].running_mean, stats)

@@ -550,7 +550,7 @@ def test_an_expired_certificate_passes_when_a_trusted_timestamp_proves_when_it_s
     assert later.ok and later.signer_trusted, later.lines()
     assert "trusted timestamp proves the signature was made" in _detail(later, "certificate")
     if chain == "ca":
-        assert _detail(later, "trust").endswith("(at the timestamp's time)")
+        assert "at the timestamp's time" in _detail(later, "trust")
     # without the TSA's root the timestamp proves nothing, and the expiry fails
     unproven = verify_report(pdf, trust_root=root)
     assert _status(unproven, "certificate") == "fail"
@@ -597,7 +597,7 @@ def test_a_timestamped_pack_verifies_after_the_certificate_expires(
     later = verify_pack(pack, trust_root=root, tsa_root=tsa_root)
     assert later.ok, later.lines()
     assert "trusted timestamp proves" in _detail(later, "certificate (manifest)")
-    assert _detail(later, "trust (manifest)").endswith("(at the timestamp's time)")
+    assert "at the timestamp's time" in _detail(later, "trust (manifest)")
     unproven = verify_pack(pack, trust_root=root)
     assert _status(unproven, "certificate (manifest)") == "fail"
     assert _status(unproven, "report certificate") == "fail"
@@ -710,3 +710,206 @@ def test_a_signer_revoked_after_a_trusted_timestamp_is_judged_at_that_time(
     late = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[early])
     assert _status(late, "trust") == "fail"
     assert "is not before it" in _detail(late, "trust")
+
+
+# 11. revocation and expiry judged at the proven signing time (review of sections 9, 10)
+
+
+def _later(monkeypatch: pytest.MonkeyPatch, delta: dt.timedelta) -> dt.datetime:
+    import reports._verify as verify
+
+    when = NOW + delta
+    monkeypatch.setattr(verify, "_now", lambda: when)
+    return when
+
+
+def test_a_signature_made_after_revocation_fails_whatever_older_crls_are_given(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key revoked an hour before a forger signs (with a genuine timestamp); checked 400
+    days on, when the certificate has expired. A clean CRL from before the signing made
+    it verify beside the current CRL that lists the revocation (pyHanko, asked about the
+    signing time, took only CRLs issued before it)."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer, other = _key("Auditor", issuer=ca), _key("Other", issuer=ca)
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "forged.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    root, tsa_root = _pem(ca, tmp_path / "ca.pem"), _pem(tsa, tmp_path / "tsa.pem")
+    later = NOW + dt.timedelta(days=400)
+    day = dt.timedelta(days=1)
+    old = _write(tmp_path, "old.crl", _crl(ca, [other], issued=NOW - day))
+    listed = _crl(ca, [signer], at=NOW - dt.timedelta(hours=1), issued=later - day)
+    cur = _write(tmp_path, "cur.crl", listed)
+    soon = _write(
+        tmp_path, "soon.crl", _crl(ca, [signer], at=NOW - dt.timedelta(hours=1), issued=NOW + day)
+    )
+    cur_clean = _write(tmp_path, "clean.crl", _crl(ca, [other], issued=later - day))
+    revoked_since = _write(
+        tmp_path, "since.crl", _crl(ca, [signer], at=NOW + 10 * day, issued=later - day)
+    )
+    _later(monkeypatch, dt.timedelta(days=400))
+    for crls in ([old, cur], [old, soon, cur], [cur]):
+        r = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=crls)
+        assert _status(r, "trust") == "fail", ([c.name for c in crls], r.lines())
+        assert "is not before it" in _detail(r, "trust")
+    # honest files: a current clean CRL, or one revoking the key after the signing, pass
+    for crl in (cur_clean, revoked_since):
+        ok = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[crl])
+        assert ok.ok, ok.lines()
+    assert "after the trusted timestamp" in _detail(
+        verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[revoked_since]), "trust"
+    )
+    # a CRL from before the signing alone cannot speak for the signing time
+    alone = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[old])
+    assert _status(alone, "trust") == "fail"
+
+
+def test_a_revocation_after_the_timestamp_does_not_skip_the_rest_of_the_path(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leaf with an unknown critical extension fails path validation; revoked after the
+    timestamp, it verified: the revocation made it trusted without the other checks."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Odd")]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00"),
+            critical=True,
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    signer = SigningKey(key=key, cert=cert, chain=(ca.cert,))
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(
+        tmp_path, "odd.pdf", _pyhanko_sign(unsigned_pdf, signer, timestamper=_stamper(tsa))
+    )
+    root, tsa_root = _pem(ca, tmp_path / "ca.pem"), _pem(tsa, tmp_path / "tsa.pem")
+    hour = dt.timedelta(hours=1)
+    revoked = _write(
+        tmp_path, "revoked.crl", _crl(ca, [signer], at=NOW + hour, issued=NOW + 1.5 * hour)
+    )
+    _later(monkeypatch, 2 * hour)
+    r = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[revoked])
+    assert _status(r, "trust") == "fail", r.lines()
+
+
+def test_an_issuing_ca_revoked_after_the_timestamp_passes_and_says_so(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyHanko says REVOKED_CA_NO_POE; it failed with 'the timestamp is not before it',
+    though it was."""
+    root = _key("Root CA", usage="ca", ca=True, start=-30, end=3650)
+    inter = _key("Inter CA", usage="ca", ca=True, start=-30, end=3650, issuer=root)
+    leaf = _key("Auditor", issuer=inter)
+    signer = SigningKey(key=leaf.key, cert=leaf.cert, chain=(inter.cert, root.cert))
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "ca.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    hour = dt.timedelta(hours=1)
+    crls = [
+        _write(tmp_path, "root.crl", _crl(root, [inter], at=NOW + hour, issued=NOW + 1.5 * hour)),
+        _write(tmp_path, "inter.crl", _crl(inter, [], issued=NOW + 1.5 * hour)),
+    ]
+    _later(monkeypatch, 2 * hour)
+    root_pem, tsa_root = _pem(root, tmp_path / "root.pem"), _pem(tsa, tmp_path / "tsa.pem")
+    r = verify_report(pdf, trust_root=root_pem, tsa_root=tsa_root, crl=crls)
+    assert r.ok, r.lines()
+    assert "an issuing CA's certificate was revoked on" in _detail(r, "trust")
+    assert "after the trusted timestamp" in _detail(r, "trust")
+    unproven = verify_report(pdf, trust_root=root_pem, crl=crls)
+    assert _status(unproven, "trust") == "fail"
+
+
+def test_an_expired_intermediate_passes_with_a_trusted_timestamp(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the signer's own expiry sent the chain back to the signing time."""
+    root = _key("Root CA", usage="ca", ca=True, start=-30, end=3650)
+    inter = _key("Inter CA", usage="ca", ca=True, start=-30, end=10, issuer=root)
+    leaf = _key("Auditor", issuer=inter, end=365)
+    signer = SigningKey(key=leaf.key, cert=leaf.cert, chain=(inter.cert, root.cert))
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "i.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    root_pem, tsa_root = _pem(root, tmp_path / "root.pem"), _pem(tsa, tmp_path / "tsa.pem")
+    _later(monkeypatch, dt.timedelta(days=30))
+    r = verify_report(pdf, trust_root=root_pem, tsa_root=tsa_root)
+    assert r.ok, r.lines()
+    assert "at the timestamp's time" in _detail(r, "trust")
+    assert _status(verify_report(pdf, trust_root=root_pem), "trust") == "fail"
+
+
+def test_a_timestamp_dated_outside_its_tsa_certificate_fails(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TSA certified yesterday vouched for a token dated 400 days ago, which then 'proved'
+    a long-expired certificate signed in time."""
+    import pyhanko.sign.signers.pdf_signer as pdf_signer
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    from reports._sign import pyhanko_signer
+
+    ca = _key("Audit CA", usage="ca", ca=True, start=-1000, end=3650)
+    signer = _key("Auditor", issuer=ca, start=-500, end=-300)
+    tsa = _key("New TSA", start=-1, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    back = NOW - dt.timedelta(days=400)
+
+    class Back(dt.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return back
+
+    monkeypatch.setattr(pdf_signer, "datetime", Back)  # the signer claims the same time
+    meta = signers.PdfSignatureMetadata(
+        field_name="AuditorSignature",
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+    )
+    out = BytesIO()
+    signers.PdfSigner(meta, pyhanko_signer(signer), timestamper=_stamper(tsa, back)).sign_pdf(
+        IncrementalPdfFileWriter(BytesIO(unsigned_pdf), strict=False), output=out
+    )
+    monkeypatch.undo()
+    pdf = _write(tmp_path, "backdated.pdf", out.getvalue())
+    r = verify_report(
+        pdf, trust_root=_pem(ca, tmp_path / "ca.pem"), tsa_root=_pem(tsa, tmp_path / "t.pem")
+    )
+    assert not r.ok
+    assert _status(r, "timestamp 1") == "fail"
+    assert "outside the TSA certificate's validity" in _detail(r, "timestamp 1")
+
+
+def test_with_crls_the_timestamp_authority_needs_one_too(
+    unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    """--crl held the signer's chain to 'require' but the TSA's to soft-fail: a revoked TSA
+    key went unseen unless its CRL happened to be given."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    tsa_ca = _key("TSA CA", usage="ca", ca=True, start=-3650, end=3650)
+    tsa = _key(
+        "Issued TSA", start=-3650, end=3650, issuer=tsa_ca, eku=[ExtendedKeyUsageOID.TIME_STAMPING]
+    )
+    signer = _key("Auditor", issuer=ca)
+    pdf = _write(tmp_path, "bt.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    root, tsa_root = _pem(ca, tmp_path / "ca.pem"), _pem(tsa_ca, tmp_path / "tsa-ca.pem")
+    signer_crl = _write(tmp_path, "ca.crl", _crl(ca, []))
+    tsa_clean = _write(tmp_path, "tsa-clean.crl", _crl(tsa_ca, []))
+    tsa_revoked = _write(tmp_path, "tsa-revoked.crl", _crl(tsa_ca, [tsa]))
+    both = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[signer_crl, tsa_clean])
+    assert both.ok, both.lines()
+    only_signer = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[signer_crl])
+    assert _status(only_signer, "timestamp 1") == "fail"
+    assert "no current CRL from its issuer" in _detail(only_signer, "timestamp 1")
+    revoked = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[signer_crl, tsa_revoked])
+    assert _status(revoked, "timestamp 1") == "fail"
