@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -202,31 +203,54 @@ def since_signing(status: Any, proven: dt.datetime | None, now: dt.datetime) -> 
     """Whether a chain validated at `now` is judged again at `proven`, the signing time a
     trusted timestamp proves (PAdES B-T, ETSI past signature validation): the signer's
     certificate has expired since, or the chain fails now, for an expiry or a revocation
-    that the timestamp may show came after the signature. Only the time changes: a chain
-    that fails for another reason fails then too."""
-    if proven is None:
+    that the timestamp may show came after the signature. The time changes, and with it
+    which CRLs count (`signer_context(past=True)`); a chain that fails for a reason
+    unrelated to time fails then too, and `trust_check` reads every CRL given for a
+    revocation before the signing."""
+    if proven is None or proven > now:
         return False
     return bool(now > status.signing_cert.not_valid_after or not status.trusted)
 
 
-def _revocation_in(crls: list[Any] | None, cert: Any) -> tuple[dt.datetime, str] | None:
-    """When and why `cert` is revoked in `crls` (issuer and serial match), if it is."""
-    for c in crls or []:
-        tbs = c["tbs_cert_list"]
-        if tbs["issuer"] != cert.issuer:
+def revoked_on_path(path: Any, crls: list[Any] | None) -> tuple[Any, dt.datetime, str] | None:
+    """The earliest revocation of a certificate below the root of `path` listed in `crls`,
+    from a CRL whose signature the certificate's issuer on the path verifies:
+    (certificate, date, reason). The date is the CRL entry's invalidity date where it gives
+    one (when the key is known to have been compromised), else its revocation date.
+
+    Every CRL given is read, stale ones too, which pyHanko passes over: a CA may drop an
+    entry once the certificate has expired, so an old CRL can be the one that lists it."""
+    from cryptography import x509
+
+    if not crls or path is None:
+        return None
+    certs = list(path.iter_certs(include_root=True))
+    found: list[tuple[Any, dt.datetime, str]] = []
+    for issuer, cert in itertools.pairwise(certs):
+        try:
+            key = x509.load_der_x509_certificate(issuer.dump()).public_key()
+        except Exception:  # a key cryptography cannot read verifies no CRL
             continue
-        for entry in tbs["revoked_certificates"]:
-            if entry["user_certificate"].native == cert.serial_number:
-                reason = next(
-                    (
-                        str(e["extn_value"].native)
-                        for e in entry["crl_entry_extensions"]
-                        if e["extn_id"].native == "crl_reason"
-                    ),
-                    "unspecified",
-                )
-                return entry["revocation_date"].native, reason
-    return None
+        for c in crls:
+            if c["tbs_cert_list"]["issuer"] != cert.issuer:
+                continue
+            try:
+                parsed = x509.load_der_x509_crl(c.dump())
+                if not parsed.is_signature_valid(key):  # type: ignore[arg-type]
+                    continue
+            except Exception:  # an unverifiable CRL is no evidence either way
+                continue
+            entry = parsed.get_revoked_certificate_by_serial_number(cert.serial_number)
+            if entry is None:
+                continue
+            when, reason = entry.revocation_date_utc, "unspecified"
+            for ext in entry.extensions:
+                if isinstance(ext.value, x509.InvalidityDate):
+                    when = min(when, ext.value.invalidity_date_utc)
+                elif isinstance(ext.value, x509.CRLReason):
+                    reason = ext.value.reason.value
+            found.append((cert, when, reason))
+    return min(found, key=lambda f: f[1]) if found else None
 
 
 def _name_tree_values(tree: Any) -> Iterator[tuple[str, Any]]:
@@ -530,46 +554,45 @@ def trust_check(
     A root that is not a CA may vouch only for itself: pyHanko lets any trust anchor issue.
 
     `now_status` is the validation at the current time when `status` is the one at
-    `proven`, a signing time a trusted timestamp proves (see `chain_at_signing`): the chain
-    has expired or been revoked since, which the line says."""
+    `proven`, a signing time a trusted timestamp proves (see `since_signing`). A revocation
+    (pyHanko's, or listed in any CRL given) fails the signature unless it is dated after
+    `proven`: the timestamp then proves the signature came first."""
     signer = status.signing_cert
     path = status.validation_path
     trusted = bool(status.trusted)
+    revocations = [
+        (d.revocation_date, str(d.revocation_reason.native), bool(d.ca_revoked))
+        for d in (
+            getattr(status, "revocation_details", None),
+            getattr(now_status, "revocation_details", None),
+        )
+        if d is not None
+    ]
+    listed = revoked_on_path(path or getattr(now_status, "validation_path", None), crls)
+    if listed is not None:
+        revocations.append((listed[1], listed[2], listed[0].sha256 != signer.sha256))
+    first = min(revocations, key=lambda r: r[0]) if revocations else None
     after = ""
-    revoked = getattr(status, "revocation_details", None)
-    if revoked is not None and not trusted:
-        whose = "an issuing CA's" if revoked.ca_revoked else "the signer's"
-        when = revoked.revocation_date
-        why = (
-            "no trusted timestamp proves the signature was made before"
-            if proven is None
-            else f"the trusted timestamp ({proven:%Y-%m-%d %H:%M UTC}) is not before it"
-        )
-        return Check(
-            name,
-            "fail",
-            f"{whose} certificate was revoked on {when:%Y-%m-%d %H:%M UTC} (reason: "
-            f"{revoked.revocation_reason.native}); {why} (signer {_who(signer)})",
-        )
-    if trusted and now_status is not None and proven is not None:
-        since = getattr(now_status, "revocation_details", None)
-        listed = _revocation_in(crls, signer)
-        if since is not None:
-            whose = "an issuing CA's" if since.ca_revoked else "the signer's"
-            listed = since.revocation_date, str(since.revocation_reason.native)
-        else:
-            whose = "the signer's"
-        if listed is not None:
-            after = (
-                f"; {whose} certificate was revoked on {listed[0]:%Y-%m-%d %H:%M UTC} "
-                f"(reason: {listed[1]}), after the trusted timestamp "
-                f"({proven:%Y-%m-%d %H:%M UTC}) that proves the signature was made before"
+    if first is not None:
+        when, reason, ca_revoked = first
+        whose = "an issuing CA's" if ca_revoked else "the signer's"
+        what = f"{whose} certificate was revoked on {when:%Y-%m-%d %H:%M UTC} (reason: {reason})"
+        if proven is None or when <= proven:
+            why = (
+                "no trusted timestamp proves the signature was made before"
+                if proven is None
+                else f"the trusted timestamp ({proven:%Y-%m-%d %H:%M UTC}) is not before it"
             )
-        else:
-            indic = now_status.trust_problem_indic
-            code = str(getattr(indic, "name", indic)) if indic is not None else ""
-            now_why = _INDICATIONS.get(code, code) if code else "the signer's certificate expired"
-            after = f", at the timestamp's time (checked now, it fails: {now_why})"
+            return Check(name, "fail", f"{what}; {why} (signer {_who(signer)})")
+        after = (
+            f"; {what}, after the trusted timestamp ({proven:%Y-%m-%d %H:%M UTC}) that proves "
+            "the signature was made before"
+        )
+    elif trusted and now_status is not None:
+        indic = now_status.trust_problem_indic
+        code = str(getattr(indic, "name", indic)) if indic is not None else ""
+        now_why = _INDICATIONS.get(code, code) if code else "the signer's certificate expired"
+        after = f", at the timestamp's time (checked now, it fails: {now_why})"
     if not trusted or path is None:
         return Check(
             name,
@@ -595,11 +618,13 @@ def trust_check(
             f"the trusted root {_who(anchor)} is not a CA certificate (basicConstraints "
             f"CA:TRUE with keyCertSign), so it cannot vouch for {_who(signer)}",
         )
-    checked = (
-        f"; not revoked in the {len(crls)} CRL(s) given"
-        if crls and "was revoked on" not in after
-        else ""
-    )
+    if not crls or "was revoked on" in after:
+        checked = ""
+    elif now_status is not None and proven is not None:
+        later = sum(1 for c in crls if c["tbs_cert_list"]["this_update"].native > proven)
+        checked = f"; not revoked in the {later} CRL(s) issued after the timestamp"
+    else:
+        checked = f"; not revoked in the {len(crls)} CRL(s) given"
     return Check(
         name, "ok", f"the signer chains to the trusted root {_who(anchor)}{where}{checked}{after}"
     )
@@ -637,7 +662,12 @@ def certificate_check(
     try:
         c = x509.load_der_x509_certificate(cert.dump())
         problems = signing_cert_problems(c, now)
-        if problems and proven is not None and not signing_cert_problems(c, proven):
+        if (
+            problems
+            and proven is not None
+            and now > c.not_valid_after_utc
+            and not signing_cert_problems(c, proven)
+        ):
             lapsed = (
                 f"; no longer valid now, but a trusted timestamp proves the signature was made "
                 f"on {proven:%Y-%m-%d %H:%M UTC}, while it was"
@@ -704,6 +734,8 @@ def timestamp_check(
             f"{what} is earlier than the signing time the signer claims "
             f"({claimed:%Y-%m-%d %H:%M UTC})",
         )
+    if when > _now() + CLOCK_SKEW:
+        return Check(name, "fail", f"{what} is dated in the future")
     tsa = ts.signing_cert
     if not tsa.not_valid_before <= when <= tsa.not_valid_after:
         return Check(

@@ -913,3 +913,140 @@ def test_with_crls_the_timestamp_authority_needs_one_too(
     assert "no current CRL from its issuer" in _detail(only_signer, "timestamp 1")
     revoked = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[signer_crl, tsa_revoked])
     assert _status(revoked, "timestamp 1") == "fail"
+
+
+# 12. second review: CRLs issued before the signing, a future timestamp, invalidity dates
+
+
+def _crl_at(
+    ca: SigningKey,
+    entries: list[tuple[SigningKey, dt.datetime]],
+    *,
+    issued: dt.datetime,
+    invalid_since: dt.datetime | None = None,
+) -> bytes:
+    """A CRL by `ca` issued at `issued`, revoking each key at its date (with a key
+    compromise invalidity date when `invalid_since` is given)."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(issued)
+        .next_update(issued + dt.timedelta(days=7))
+    )
+    for key, at in entries:
+        entry = x509.RevokedCertificateBuilder().serial_number(key.cert.serial_number)
+        entry = entry.revocation_date(at)
+        if invalid_since is not None:
+            entry = entry.add_extension(
+                x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False
+            ).add_extension(x509.InvalidityDate(invalid_since.replace(tzinfo=None)), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def test_a_revocation_only_an_older_crl_lists_still_fails(
+    unsigned_pdf: bytes, assessment: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revoked 2 hours before a forger signs; a CA drops the entry once the certificate
+    has expired, so a year on only the CRL from before the signing lists it. Judged at the
+    timestamp's time with only later CRLs, the report and the pack read VERIFIED."""
+    from reports import build_pack
+    from reports._pack import verify_pack
+
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca)
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "forged.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    pack = build_pack(assessment, tmp_path / "p.zip", key=signer, timestamper=_stamper(tsa)).path
+    hour, later = dt.timedelta(hours=1), NOW + dt.timedelta(days=400)
+    crls = [
+        _write(tmp_path, "old.crl", _crl_at(ca, [(signer, NOW - 2 * hour)], issued=NOW - hour)),
+        _write(tmp_path, "new.crl", _crl_at(ca, [], issued=later - dt.timedelta(days=1))),
+    ]
+    root, tsa_root = _pem(ca, tmp_path / "ca.pem"), _pem(tsa, tmp_path / "tsa.pem")
+    _later(monkeypatch, dt.timedelta(days=400))
+    r = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=crls)
+    assert _status(r, "trust") == "fail", r.lines()
+    assert "the signer's certificate was revoked on" in _detail(r, "trust")
+    assert "is not before it" in _detail(r, "trust")
+    p = verify_pack(pack, trust_root=root, tsa_root=tsa_root, crl=crls)
+    assert _status(p, "trust (manifest)") == "fail" and _status(p, "report trust") == "fail"
+
+
+def test_an_issuing_ca_revoked_before_the_signing_fails_though_later_crls_drop_it(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _key("Root CA", usage="ca", ca=True, start=-30, end=3650)
+    inter = _key("Inter CA", usage="ca", ca=True, start=-30, end=60, issuer=root)
+    leaf = _key("Auditor", issuer=inter)
+    signer = SigningKey(key=leaf.key, cert=leaf.cert, chain=(inter.cert, root.cert))
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "ca.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    hour, later = dt.timedelta(hours=1), NOW + dt.timedelta(days=400)
+    crls = [
+        _write(
+            tmp_path, "root-old.crl", _crl_at(root, [(inter, NOW - 2 * hour)], issued=NOW - hour)
+        ),
+        _write(tmp_path, "root-new.crl", _crl_at(root, [], issued=later - dt.timedelta(days=1))),
+        _write(tmp_path, "inter.crl", _crl_at(inter, [], issued=NOW + hour)),
+    ]
+    _later(monkeypatch, dt.timedelta(days=400))
+    root_pem, tsa_root = _pem(root, tmp_path / "root.pem"), _pem(tsa, tmp_path / "tsa.pem")
+    r = verify_report(pdf, trust_root=root_pem, tsa_root=tsa_root, crl=crls)
+    assert _status(r, "trust") == "fail", r.lines()
+    assert "an issuing CA's certificate was revoked on" in _detail(r, "trust")
+
+
+def test_a_crl_signed_by_another_key_is_no_evidence_of_revocation(
+    unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    """The CRL scan reads only CRLs the issuer's key verifies: a home-made one naming the
+    CA cannot put a revocation into the line."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    fake = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca)
+    pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer))
+    crls = [
+        _write(tmp_path, "real.crl", _crl(ca, [])),
+        _write(
+            tmp_path, "fake.crl", _crl_at(fake, [(signer, NOW - dt.timedelta(days=2))], issued=NOW)
+        ),
+    ]
+    r = verify_report(pdf, trust_root=_pem(ca, tmp_path / "ca.pem"), crl=crls)
+    assert r.ok, r.lines()
+    assert "revoked on" not in _detail(r, "trust")
+
+
+def test_a_key_compromised_before_the_signing_fails_though_revoked_after(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CRL entry's invalidity date says when the key was compromised: before the
+    signing, so the timestamp proves nothing for it."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca)
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "f.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    hour = dt.timedelta(hours=1)
+    crl = _crl_at(ca, [(signer, NOW + hour)], issued=NOW + 1.5 * hour, invalid_since=NOW - 5 * hour)
+    c = _write(tmp_path, "kc.crl", crl)
+    _later(monkeypatch, 2 * hour)
+    root, tsa_root = _pem(ca, tmp_path / "ca.pem"), _pem(tsa, tmp_path / "t.pem")
+    r = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[c])
+    assert _status(r, "trust") == "fail", r.lines()
+    assert "reason: keyCompromise" in _detail(r, "trust")
+
+
+def test_a_future_timestamp_proves_nothing(unsigned_pdf: bytes, tmp_path: Path) -> None:
+    """A token dated 10 days ahead made a certificate valid only from 5 days ahead read
+    'no longer valid now, but a trusted timestamp proves ...'."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca, start=5, end=30)
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    stamper = _stamper(tsa, NOW + dt.timedelta(days=10))
+    pdf = _write(tmp_path, "fut.pdf", _pyhanko_sign(unsigned_pdf, signer, timestamper=stamper))
+    r = verify_report(
+        pdf, trust_root=_pem(ca, tmp_path / "ca.pem"), tsa_root=_pem(tsa, tmp_path / "t.pem")
+    )
+    assert not r.ok
+    assert "dated in the future" in _detail(r, "timestamp 1")
+    assert "not valid until" in _detail(r, "certificate")
