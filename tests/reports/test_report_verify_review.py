@@ -805,17 +805,26 @@ def test_a_revocation_after_the_timestamp_does_not_skip_the_rest_of_the_path(
     assert _status(r, "trust") == "fail", r.lines()
 
 
+def _three_level(
+    unsigned_pdf: bytes, tmp_path: Path, *, inter_days: int = 3650, leaf_days: int = 30
+) -> tuple[SigningKey, SigningKey, SigningKey, Path]:
+    """Root CA > intermediate CA > signer, signed now with a timestamp from a TSA valid
+    for ten years: (root, intermediate, TSA, the signed PDF)."""
+    root = _key("Root CA", usage="ca", ca=True, start=-30, end=3650)
+    inter = _key("Inter CA", usage="ca", ca=True, start=-30, end=inter_days, issuer=root)
+    leaf = _key("Auditor", issuer=inter, end=leaf_days)
+    signer = SigningKey(key=leaf.key, cert=leaf.cert, chain=(inter.cert, root.cert))
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "ca.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    return root, inter, tsa, pdf
+
+
 def test_an_issuing_ca_revoked_after_the_timestamp_passes_and_says_so(
     unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """pyHanko says REVOKED_CA_NO_POE; it failed with 'the timestamp is not before it',
     though it was."""
-    root = _key("Root CA", usage="ca", ca=True, start=-30, end=3650)
-    inter = _key("Inter CA", usage="ca", ca=True, start=-30, end=3650, issuer=root)
-    leaf = _key("Auditor", issuer=inter)
-    signer = SigningKey(key=leaf.key, cert=leaf.cert, chain=(inter.cert, root.cert))
-    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
-    pdf = _write(tmp_path, "ca.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    root, inter, tsa, pdf = _three_level(unsigned_pdf, tmp_path)
     hour = dt.timedelta(hours=1)
     crls = [
         _write(tmp_path, "root.crl", _crl(root, [inter], at=NOW + hour, issued=NOW + 1.5 * hour)),
@@ -835,12 +844,7 @@ def test_an_expired_intermediate_passes_with_a_trusted_timestamp(
     unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only the signer's own expiry sent the chain back to the signing time."""
-    root = _key("Root CA", usage="ca", ca=True, start=-30, end=3650)
-    inter = _key("Inter CA", usage="ca", ca=True, start=-30, end=10, issuer=root)
-    leaf = _key("Auditor", issuer=inter, end=365)
-    signer = SigningKey(key=leaf.key, cert=leaf.cert, chain=(inter.cert, root.cert))
-    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
-    pdf = _write(tmp_path, "i.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    root, _, tsa, pdf = _three_level(unsigned_pdf, tmp_path, inter_days=10, leaf_days=365)
     root_pem, tsa_root = _pem(root, tmp_path / "root.pem"), _pem(tsa, tmp_path / "tsa.pem")
     _later(monkeypatch, dt.timedelta(days=30))
     r = verify_report(pdf, trust_root=root_pem, tsa_root=tsa_root)
@@ -976,12 +980,7 @@ def test_a_revocation_only_an_older_crl_lists_still_fails(
 def test_an_issuing_ca_revoked_before_the_signing_fails_though_later_crls_drop_it(
     unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _key("Root CA", usage="ca", ca=True, start=-30, end=3650)
-    inter = _key("Inter CA", usage="ca", ca=True, start=-30, end=60, issuer=root)
-    leaf = _key("Auditor", issuer=inter)
-    signer = SigningKey(key=leaf.key, cert=leaf.cert, chain=(inter.cert, root.cert))
-    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
-    pdf = _write(tmp_path, "ca.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    root, inter, tsa, pdf = _three_level(unsigned_pdf, tmp_path, inter_days=60)
     hour, later = dt.timedelta(hours=1), NOW + dt.timedelta(days=400)
     crls = [
         _write(
