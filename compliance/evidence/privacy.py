@@ -2,8 +2,8 @@
 model inversion and differential-privacy reference points.
 
 Every figure carries its n; attack figures sit beside their baseline (random guessing for
-membership inference, an imputation model for attribute inference, the class-mean image
-for inversion).
+membership inference, an imputation model for attribute inference, the mean input, which
+carries no class information, for inversion).
 """
 
 from __future__ import annotations

@@ -321,8 +321,8 @@ def _signed_pct(value: float | None) -> str:
 
 class InversionThresholds(Options):
     max_recognition_over_baseline: Fraction = 0.2
-    """Largest accepted excess of the reconstructions' recognition rate over the class-mean
-    baseline's."""
+    """Largest accepted excess of the reconstructions' recognition rate over the baseline's
+    (the mean input, which carries no class information: one class of n)."""
 
 
 @check(
