@@ -819,7 +819,11 @@ def _manifest_signature_checks(
     )
     checks.append(cert)
     now_status = None
-    if cert.status == "ok" and roots is not None and since_signing(status, proven, now):
+    if (
+        cert.status == "ok"
+        and roots is not None
+        and since_signing(status, proven, now, signed_data)
+    ):
         assert proven is not None  # valid when the timestamp proves it signed, not now
         now_status, status = status, validate(signed_data, proven)
     if roots is None:

@@ -182,13 +182,22 @@ def signer_context(
     below the root must be shown unrevoked by one of them; nothing is fetched.
 
     `past`: `moment` is a signing time a trusted timestamp proves, and the chain is judged
-    as it stood then by what is known now: only CRLs issued after it count (an older one
-    cannot list a revocation made between its issue and the signing), and a revocation
-    dated after it does not count against it."""
+    as it stood then by what is known now: only CRLs issued after it and still current
+    count (an older one cannot list a revocation made between its issue and the signing),
+    and a revocation dated after it does not count against it."""
     from pyhanko_certvalidator import ValidationContext
 
     if past and crls:
-        crls = [c for c in crls if c["tbs_cert_list"]["this_update"].native > moment]
+        # issued after the signing, and still current: a stale CRL says nothing of today
+        crls = [
+            c
+            for c in crls
+            if c["tbs_cert_list"]["this_update"].native > moment
+            and (
+                c["tbs_cert_list"]["next_update"].native is None
+                or c["tbs_cert_list"]["next_update"].native >= _now()
+            )
+        ]
     return ValidationContext(
         trust_roots=roots or [],
         allow_fetching=False,
@@ -199,33 +208,60 @@ def signer_context(
     )
 
 
-def since_signing(status: Any, proven: dt.datetime | None, now: dt.datetime) -> bool:
+# pyHanko's indications of a chain that fails now for an expiry or a revocation with no
+# proof the signature came first: the ones ETSI EN 319 102-1 past signature validation
+# starts from (not TRY_LATER: a stale CRL is no evidence of today, timestamp or not)
+_SINCE_SIGNING = {
+    "OUT_OF_BOUNDS_NO_POE",
+    "OUT_OF_BOUNDS_NOT_REVOKED",
+    "REVOKED_NO_POE",
+    "REVOKED_CA_NO_POE",
+}
+
+
+def since_signing(
+    status: Any, proven: dt.datetime | None, now: dt.datetime, signed_data: Any = None
+) -> bool:
     """Whether a chain validated at `now` is judged again at `proven`, the signing time a
     trusted timestamp proves (PAdES B-T, ETSI past signature validation): the signer's
-    certificate has expired since, or the chain fails now, for an expiry or a revocation
-    that the timestamp may show came after the signature. The time changes, and with it
-    which CRLs count (`signer_context(past=True)`); a chain that fails for a reason
-    unrelated to time fails then too, and `trust_check` reads every CRL given for a
-    revocation before the signing."""
+    certificate has expired since, or pyHanko found a certificate on the path expired or
+    revoked with no proof the signature came first (for an expired issuing CA it says only
+    that the path fails: then a certificate the signature carries must have expired). Then
+    the time changes, and with it which CRLs count (`signer_context(past=True)`);
+    `trust_check` reads every CRL given for a revocation before the signing."""
     if proven is None or proven > now:
         return False
-    return bool(now > status.signing_cert.not_valid_after or not status.trusted)
+    if now > status.signing_cert.not_valid_after:
+        return True
+    code = getattr(status.trust_problem_indic, "name", None)
+    if status.trusted:
+        return False
+    if code in _SINCE_SIGNING:
+        return True
+    carried = signed_data["certificates"] if signed_data is not None else None
+    return code == "CERTIFICATE_CHAIN_GENERAL_FAILURE" and any(
+        choice.name == "certificate" and choice.chosen.not_valid_after < now
+        for choice in (carried if carried is not None and carried.native else [])
+    )
 
 
-def revoked_on_path(path: Any, crls: list[Any] | None) -> tuple[Any, dt.datetime, str] | None:
+def revoked_on_path(path: Any, crls: list[Any] | None) -> tuple[Any, dt.datetime, str, bool] | None:
     """The earliest revocation of a certificate below the root of `path` listed in `crls`,
     from a CRL whose signature the certificate's issuer on the path verifies:
-    (certificate, date, reason). The date is the CRL entry's invalidity date where it gives
-    one (when the key is known to have been compromised), else its revocation date.
+    (certificate, date, reason, dated). The date is the CRL entry's invalidity date where it
+    gives one (when the key is known to have been compromised), else its revocation date;
+    `dated` is False when the entry's extensions cannot be read, so its date is no bound.
 
     Every CRL given is read, stale ones too, which pyHanko passes over: a CA may drop an
-    entry once the certificate has expired, so an old CRL can be the one that lists it."""
+    entry once the certificate has expired, so an old CRL can be the one that lists it.
+    A hold (certificateHold, removeFromCRL) is left to pyHanko and the current CRLs, for it
+    can be lifted; indirect CRLs, whose entries may name other issuers, are not read here."""
     from cryptography import x509
 
     if not crls or path is None:
         return None
     certs = list(path.iter_certs(include_root=True))
-    found: list[tuple[Any, dt.datetime, str]] = []
+    found: list[tuple[Any, dt.datetime, str, bool]] = []
     for issuer, cert in itertools.pairwise(certs):
         try:
             key = x509.load_der_x509_certificate(issuer.dump()).public_key()
@@ -238,19 +274,38 @@ def revoked_on_path(path: Any, crls: list[Any] | None) -> tuple[Any, dt.datetime
                 parsed = x509.load_der_x509_crl(c.dump())
                 if not parsed.is_signature_valid(key):  # type: ignore[arg-type]
                     continue
+                if _indirect(parsed):
+                    continue
+                entry = parsed.get_revoked_certificate_by_serial_number(cert.serial_number)
             except Exception:  # an unverifiable CRL is no evidence either way
                 continue
-            entry = parsed.get_revoked_certificate_by_serial_number(cert.serial_number)
             if entry is None:
                 continue
             when, reason = entry.revocation_date_utc, "unspecified"
-            for ext in entry.extensions:
-                if isinstance(ext.value, x509.InvalidityDate):
-                    when = min(when, ext.value.invalidity_date_utc)
-                elif isinstance(ext.value, x509.CRLReason):
-                    reason = ext.value.reason.value
-            found.append((cert, when, reason))
-    return min(found, key=lambda f: f[1]) if found else None
+            try:
+                for ext in entry.extensions:
+                    if isinstance(ext.value, x509.InvalidityDate):
+                        when = min(when, ext.value.invalidity_date_utc)
+                    elif isinstance(ext.value, x509.CRLReason):
+                        reason = ext.value.reason.value
+            except Exception:  # a verified CRL lists it: revoked, since an unknown date
+                found.append((cert, when, "its CRL entry's extensions cannot be read", False))
+                continue
+            if reason in ("certificateHold", "removeFromCRL"):
+                continue
+            found.append((cert, when, reason, True))
+    return min(found, key=lambda f: (f[3], f[1])) if found else None
+
+
+def _indirect(crl: Any) -> bool:
+    """Whether a CRL (cryptography) is indirect: its entries may name other issuers."""
+    from cryptography import x509
+
+    try:
+        point = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    except x509.ExtensionNotFound:
+        return False
+    return bool(point.indirect_crl)
 
 
 def _name_tree_values(tree: Any) -> Iterator[tuple[str, Any]]:
@@ -569,6 +624,15 @@ def trust_check(
         if d is not None
     ]
     listed = revoked_on_path(path or getattr(now_status, "validation_path", None), crls)
+    if listed is not None and not listed[3]:
+        whose = "an issuing CA's" if listed[0].sha256 != signer.sha256 else "the signer's"
+        return Check(
+            name,
+            "fail",
+            f"{whose} certificate is listed in a CRL given ({listed[2]}), so when it was "
+            f"revoked is unknown and no timestamp can show the signature came first "
+            f"(signer {_who(signer)})",
+        )
     if listed is not None:
         revocations.append((listed[1], listed[2], listed[0].sha256 != signer.sha256))
     first = min(revocations, key=lambda r: r[0]) if revocations else None
@@ -618,13 +682,17 @@ def trust_check(
             f"the trusted root {_who(anchor)} is not a CA certificate (basicConstraints "
             f"CA:TRUE with keyCertSign), so it cannot vouch for {_who(signer)}",
         )
+    # the CRLs that spoke for this chain: from its issuers (and, judged at the signing
+    # time, issued after it and still current)
+    issuers = [c.issuer for c in path.iter_certs(include_root=False)]
+    own = [c for c in crls or [] if c["tbs_cert_list"]["issuer"] in issuers]
     if not crls or "was revoked on" in after:
         checked = ""
     elif now_status is not None and proven is not None:
-        later = sum(1 for c in crls if c["tbs_cert_list"]["this_update"].native > proven)
-        checked = f"; not revoked in the {later} CRL(s) issued after the timestamp"
+        later = sum(1 for c in own if c["tbs_cert_list"]["this_update"].native > proven)
+        checked = f"; not revoked in the {later} CRL(s) from its issuers issued after the timestamp"
     else:
-        checked = f"; not revoked in the {len(crls)} CRL(s) given"
+        checked = f"; not revoked in the {len(own)} CRL(s) from its issuers"
     return Check(
         name, "ok", f"the signer chains to the trusted root {_who(anchor)}{where}{checked}{after}"
     )
@@ -914,7 +982,11 @@ def _signature_checks(
         )
         checks.append(cert)
         now_status = None
-        if cert.status == "ok" and roots is not None and since_signing(status, proven, now):
+        if (
+            cert.status == "ok"
+            and roots is not None
+            and since_signing(status, proven, now, sig.signed_data)
+        ):
             # valid when a trusted timestamp proves it signed, not now: judged as of then
             assert proven is not None
             now_status, status = (

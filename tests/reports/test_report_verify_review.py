@@ -660,7 +660,7 @@ def test_revocation_is_checked_against_the_crls_given(unsigned_pdf: bytes, tmp_p
     assert verify_report(pdf, trust_root=root, crl=[revoked]).ok is False
     ok = verify_report(pdf, trust_root=root, crl=[clean])
     assert ok.ok, ok.lines()
-    assert _detail(ok, "trust").endswith("not revoked in the 1 CRL(s) given")
+    assert _detail(ok, "trust").endswith("not revoked in the 1 CRL(s) from its issuers")
     bad = verify_report(pdf, trust_root=root, crl=[revoked])
     assert _status(bad, "trust") == "fail"
     assert "the signer's certificate was revoked on" in _detail(bad, "trust")
@@ -1049,3 +1049,222 @@ def test_a_future_timestamp_proves_nothing(unsigned_pdf: bytes, tmp_path: Path) 
     assert not r.ok
     assert "dated in the future" in _detail(r, "timestamp 1")
     assert "not valid until" in _detail(r, "certificate")
+
+
+# 13. third review: stale CRLs, holds, delta and indirect CRLs, odd entries
+
+
+def _sign_tbs(ca: SigningKey, tbs: Any) -> bytes:
+    """Sign an asn1crypto TbsCertList with the CA key (sha256WithRSA) -> PEM CRL."""
+    from asn1crypto import crl as acrl
+    from asn1crypto import pem as apem
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    sig = ca.key.sign(tbs.dump(force=True), padding.PKCS1v15(), hashes.SHA256())
+    cl = acrl.CertificateList(
+        {
+            "tbs_cert_list": tbs,
+            "signature_algorithm": {"algorithm": "sha256_rsa"},
+            "signature": sig,
+        }
+    )
+    return apem.armor("X509 CRL", cl.dump())
+
+
+def _asn1_crl(pem: bytes) -> Any:
+    from asn1crypto import crl as acrl
+    from asn1crypto import pem as apem
+
+    return acrl.CertificateList.load(apem.unarmor(pem)[2])
+
+
+def test_a_stale_crl_fails_with_a_timestamp_as_without(
+    unsigned_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unexpired signer, trusted timestamp, only a stale CRL (issued after the signing,
+    next update passed). Without a timestamp it fails 'no current CRL'."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca, end=60)
+    tsa = _key("Long TSA", start=-3650, end=3650, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer, timestamper=_stamper(tsa)))
+    nots = _write(tmp_path, "n.pdf", sign_pdf(unsigned_pdf, signer))
+    stale = _write(tmp_path, "stale.crl", _crl_at(ca, [], issued=NOW + dt.timedelta(hours=1)))
+    root, tsa_root = _pem(ca, tmp_path / "ca.pem"), _pem(tsa, tmp_path / "t.pem")
+    _later(monkeypatch, dt.timedelta(days=20))
+    r = verify_report(pdf, trust_root=root, tsa_root=tsa_root, crl=[stale])
+    n = verify_report(nots, trust_root=root, crl=[stale])
+    assert not r.ok and not n.ok  # it read VERIFIED with the timestamp
+    assert "no current CRL from its issuer" in _detail(r, "trust")
+
+
+def test_a_lifted_hold_in_an_older_crl_does_not_fail_the_signature(
+    unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    """Put on hold 10 days ago, released 5 days ago (later CRLs drop it); signs now.
+    Verifier gives the old CRL with the hold and the current clean one."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca, start=-20)
+    pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer))
+    day = dt.timedelta(days=1)
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(signer.cert.serial_number)
+        .revocation_date(NOW - 10 * day)
+        .add_extension(x509.CRLReason(x509.ReasonFlags.certificate_hold), critical=False)
+        .build()
+    )
+    held = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(NOW - 9 * day)
+        .next_update(NOW - 2 * day)
+        .add_revoked_certificate(entry)
+        .sign(ca.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    crls = [_write(tmp_path, "held.crl", held), _write(tmp_path, "cur.crl", _crl(ca, []))]
+    root = _pem(ca, tmp_path / "ca.pem")
+    assert verify_report(pdf, trust_root=root, crl=crls[1:]).ok
+    r = verify_report(pdf, trust_root=root, crl=crls)
+    assert r.ok, r.lines()
+
+
+def test_a_delta_crl_removing_a_hold_is_not_a_revocation(
+    unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    """A current base CRL that is clean and a delta CRL whose entry for the signer says
+    removeFromCRL (hold released): the signer is not revoked."""
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca)
+    pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer))
+    hour = dt.timedelta(hours=1)
+    base = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(NOW - 2 * hour)
+        .next_update(NOW + 7 * 24 * hour)
+        .add_extension(x509.CRLNumber(10), critical=False)
+        .sign(ca.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(signer.cert.serial_number)
+        .revocation_date(NOW - 3 * hour)
+        .add_extension(x509.CRLReason(x509.ReasonFlags.remove_from_crl), critical=False)
+        .build()
+    )
+    delta = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(NOW - hour)
+        .next_update(NOW + 24 * hour)
+        .add_extension(x509.CRLNumber(11), critical=False)
+        .add_extension(x509.DeltaCRLIndicator(10), critical=True)
+        .add_revoked_certificate(entry)
+        .sign(ca.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    crls = [_write(tmp_path, "base.crl", base), _write(tmp_path, "delta.crl", delta)]
+    root = _pem(ca, tmp_path / "ca.pem")
+    r = verify_report(pdf, trust_root=root, crl=crls)
+    assert r.ok, r.lines()
+
+
+def test_an_indirect_crl_entry_for_another_issuer_is_not_the_signers(
+    unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    """Audit CA issues an indirect CRL that also covers Other CA; it lists Other CA's
+    certificate with serial S (certificateIssuer = Other CA). The signer, issued by Audit
+    CA, happens to have the same serial S (small sequential serials)."""
+    from cryptography.x509.oid import NameOID as N
+
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(N.COMMON_NAME, "Auditor")]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    signer = SigningKey(key=key, cert=cert, chain=(ca.cert,))
+    pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer))
+    other = x509.Name([x509.NameAttribute(N.COMMON_NAME, "Other CA")])
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(7)
+        .revocation_date(NOW - dt.timedelta(days=2))
+        .add_extension(x509.CertificateIssuer([x509.DirectoryName(other)]), critical=True)
+        .build()
+    )
+    idp = x509.IssuingDistributionPoint(
+        full_name=None,
+        relative_name=None,
+        only_contains_user_certs=False,
+        only_contains_ca_certs=False,
+        only_some_reasons=None,
+        indirect_crl=True,
+        only_contains_attribute_certs=False,
+    )
+    ind = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(NOW - dt.timedelta(hours=1))
+        .next_update(NOW + dt.timedelta(days=7))
+        .add_extension(idp, critical=True)
+        .add_revoked_certificate(entry)
+        .sign(ca.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    crls = [_write(tmp_path, "ind.crl", ind), _write(tmp_path, "cur.crl", _crl(ca, []))]
+    root = _pem(ca, tmp_path / "ca.pem")
+    r = verify_report(pdf, trust_root=root, crl=crls)
+    assert r.ok, r.lines()
+
+
+def test_a_crl_entry_with_unreadable_extensions_fails_without_raising(
+    unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    """A CA-signed CRL whose entry for the signer carries its reason twice: cryptography
+    raised DuplicateExtension out of verify (a traceback). Listed, it fails, and no
+    timestamp could excuse it: its date is unknown."""
+    from asn1crypto import crl as acrl
+
+    ca = _key("Audit CA", usage="ca", ca=True, start=-30, end=3650)
+    signer = _key("Auditor", issuer=ca)
+    pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer))
+    base = _asn1_crl(_crl(ca, [signer]))
+    tbs = base["tbs_cert_list"]
+    reason = {"extn_id": "crl_reason", "critical": False, "extn_value": "key_compromise"}
+    exts = [reason, reason]
+    rc = acrl.RevokedCertificate(
+        {
+            "user_certificate": signer.cert.serial_number,
+            "revocation_date": tbs["revoked_certificates"][0]["revocation_date"],
+            "crl_entry_extensions": exts,
+        }
+    )
+    new = acrl.TbsCertList(
+        {
+            "version": "v2",
+            "signature": tbs["signature"],
+            "issuer": tbs["issuer"],
+            "this_update": tbs["this_update"],
+            "next_update": tbs["next_update"],
+            "revoked_certificates": [rc],
+        }
+    )
+    pem = _sign_tbs(ca, new)
+    c = _write(tmp_path, "odd.crl", pem)
+    r = verify_report(pdf, trust_root=_pem(ca, tmp_path / "ca.pem"), crl=[c])
+    assert not r.ok
+    assert "extensions cannot be read" in _detail(r, "trust")
