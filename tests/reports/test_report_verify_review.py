@@ -1097,6 +1097,38 @@ def test_a_stale_crl_fails_with_a_timestamp_as_without(
     assert "no current CRL from its issuer" in _detail(r, "trust")
 
 
+def _entry(
+    serial: int, at: dt.datetime, *extensions: tuple[x509.ExtensionType, bool]
+) -> x509.RevokedCertificate:
+    """A CRL entry revoking `serial` at `at`, with (extension, critical) pairs."""
+    entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(at)
+    for ext, critical in extensions:
+        entry = entry.add_extension(ext, critical=critical)
+    return entry.build()
+
+
+def _signed_crl(
+    ca: SigningKey,
+    *,
+    issued: dt.datetime,
+    until: dt.datetime,
+    entries: tuple[x509.RevokedCertificate, ...] = (),
+    extensions: tuple[tuple[x509.ExtensionType, bool], ...] = (),
+) -> bytes:
+    """A PEM CRL by `ca` with the given entries and CRL extensions."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(issued)
+        .next_update(until)
+    )
+    for ext, critical in extensions:
+        builder = builder.add_extension(ext, critical=critical)
+    for entry in entries:
+        builder = builder.add_revoked_certificate(entry)
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
 def test_a_lifted_hold_in_an_older_crl_does_not_fail_the_signature(
     unsigned_pdf: bytes, tmp_path: Path
 ) -> None:
@@ -1106,21 +1138,12 @@ def test_a_lifted_hold_in_an_older_crl_does_not_fail_the_signature(
     signer = _key("Auditor", issuer=ca, start=-20)
     pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer))
     day = dt.timedelta(days=1)
-    entry = (
-        x509.RevokedCertificateBuilder()
-        .serial_number(signer.cert.serial_number)
-        .revocation_date(NOW - 10 * day)
-        .add_extension(x509.CRLReason(x509.ReasonFlags.certificate_hold), critical=False)
-        .build()
-    )
-    held = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.cert.subject)
-        .last_update(NOW - 9 * day)
-        .next_update(NOW - 2 * day)
-        .add_revoked_certificate(entry)
-        .sign(ca.key, hashes.SHA256())
-        .public_bytes(serialization.Encoding.PEM)
+    hold = (x509.CRLReason(x509.ReasonFlags.certificate_hold), False)
+    held = _signed_crl(
+        ca,
+        issued=NOW - 9 * day,
+        until=NOW - 2 * day,
+        entries=(_entry(signer.cert.serial_number, NOW - 10 * day, hold),),
     )
     crls = [_write(tmp_path, "held.crl", held), _write(tmp_path, "cur.crl", _crl(ca, []))]
     root = _pem(ca, tmp_path / "ca.pem")
@@ -1138,32 +1161,19 @@ def test_a_delta_crl_removing_a_hold_is_not_a_revocation(
     signer = _key("Auditor", issuer=ca)
     pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer))
     hour = dt.timedelta(hours=1)
-    base = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.cert.subject)
-        .last_update(NOW - 2 * hour)
-        .next_update(NOW + 7 * 24 * hour)
-        .add_extension(x509.CRLNumber(10), critical=False)
-        .sign(ca.key, hashes.SHA256())
-        .public_bytes(serialization.Encoding.PEM)
+    base = _signed_crl(
+        ca,
+        issued=NOW - 2 * hour,
+        until=NOW + 7 * 24 * hour,
+        extensions=((x509.CRLNumber(10), False),),
     )
-    entry = (
-        x509.RevokedCertificateBuilder()
-        .serial_number(signer.cert.serial_number)
-        .revocation_date(NOW - 3 * hour)
-        .add_extension(x509.CRLReason(x509.ReasonFlags.remove_from_crl), critical=False)
-        .build()
-    )
-    delta = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.cert.subject)
-        .last_update(NOW - hour)
-        .next_update(NOW + 24 * hour)
-        .add_extension(x509.CRLNumber(11), critical=False)
-        .add_extension(x509.DeltaCRLIndicator(10), critical=True)
-        .add_revoked_certificate(entry)
-        .sign(ca.key, hashes.SHA256())
-        .public_bytes(serialization.Encoding.PEM)
+    removed = (x509.CRLReason(x509.ReasonFlags.remove_from_crl), False)
+    delta = _signed_crl(
+        ca,
+        issued=NOW - hour,
+        until=NOW + 24 * hour,
+        entries=(_entry(signer.cert.serial_number, NOW - 3 * hour, removed),),
+        extensions=((x509.CRLNumber(11), False), (x509.DeltaCRLIndicator(10), True)),
     )
     crls = [_write(tmp_path, "base.crl", base), _write(tmp_path, "delta.crl", delta)]
     root = _pem(ca, tmp_path / "ca.pem")
@@ -1199,12 +1209,8 @@ def test_an_indirect_crl_entry_for_another_issuer_is_not_the_signers(
     signer = SigningKey(key=key, cert=cert, chain=(ca.cert,))
     pdf = _write(tmp_path, "s.pdf", sign_pdf(unsigned_pdf, signer))
     other = x509.Name([x509.NameAttribute(N.COMMON_NAME, "Other CA")])
-    entry = (
-        x509.RevokedCertificateBuilder()
-        .serial_number(7)
-        .revocation_date(NOW - dt.timedelta(days=2))
-        .add_extension(x509.CertificateIssuer([x509.DirectoryName(other)]), critical=True)
-        .build()
+    entry = _entry(
+        7, NOW - dt.timedelta(days=2), (x509.CertificateIssuer([x509.DirectoryName(other)]), True)
     )
     idp = x509.IssuingDistributionPoint(
         full_name=None,
@@ -1215,15 +1221,12 @@ def test_an_indirect_crl_entry_for_another_issuer_is_not_the_signers(
         indirect_crl=True,
         only_contains_attribute_certs=False,
     )
-    ind = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.cert.subject)
-        .last_update(NOW - dt.timedelta(hours=1))
-        .next_update(NOW + dt.timedelta(days=7))
-        .add_extension(idp, critical=True)
-        .add_revoked_certificate(entry)
-        .sign(ca.key, hashes.SHA256())
-        .public_bytes(serialization.Encoding.PEM)
+    ind = _signed_crl(
+        ca,
+        issued=NOW - dt.timedelta(hours=1),
+        until=NOW + dt.timedelta(days=7),
+        entries=(entry,),
+        extensions=((idp, True),),
     )
     crls = [_write(tmp_path, "ind.crl", ind), _write(tmp_path, "cur.crl", _crl(ca, []))]
     root = _pem(ca, tmp_path / "ca.pem")
