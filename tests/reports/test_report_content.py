@@ -403,3 +403,23 @@ def test_an_unfavourable_positive_label_states_the_favourable_impact_ratio() -> 
     assert text is not None
     assert "an impact ratio of the favourable outcome's rates of 0.70" in text, text
     assert "below the four-fifths threshold" in text
+
+
+def test_the_contents_line_on_the_cover_gives_each_sections_page(
+    signed_report: Path,
+) -> None:
+    """The contents sat at the end of the executive summary, which overflowed: page 3 of
+    the demo held its last four lines and nothing else. It is now one line on the cover,
+    and its page numbers are where the sections' headings are."""
+    import re
+
+    pdfium = pytest.importorskip("pypdfium2")
+    pdf = pdfium.PdfDocument(str(signed_report))
+    texts = [" ".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf))]
+    pdf.close()
+    cover = texts[0]
+    assert cover.count("Contents:") == 1
+    for title in ("Executive summary", "Methodology", "Reproducibility"):
+        page = int(re.search(rf"{title} p\. (\d+)", cover).group(1))  # type: ignore[union-attr]
+        assert title in texts[page - 1], (title, page)
+    assert "Executive summary" in texts[1] and "Contents:" not in texts[1]
